@@ -1,0 +1,602 @@
+//! [`DaemonExecutor`]: a pool whose tasks all run on one dedicated thread.
+
+use std::cell::Cell as StdCell;
+use std::fmt;
+use std::future::Future;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle, ThreadId};
+
+use crate::builder::TaskBuilder;
+use crate::error::{ConfigError, SubmitError, TrySubmitError};
+use crate::handle::TaskHandle;
+use crate::pool::{TaskPool, TaskPoolBuilder};
+use crate::report::{self, UnobservedFailure};
+use crate::rt;
+use crate::shared::{PoolId, PoolShared, Runtime};
+use crate::shutdown::ShutdownMode;
+use crate::stats::Stats;
+use crate::util::lock;
+
+/// The default name of the daemon thread.
+pub const DEFAULT_THREAD_NAME: &str = "taskpool-daemon";
+
+thread_local! {
+    /// The pool whose daemon thread this is, if it is one.
+    static DAEMON_OF: StdCell<Option<PoolId>> = const { StdCell::new(None) };
+}
+
+/// Whether the calling thread is the daemon thread that runs `pool`'s tasks.
+pub(crate) fn is_daemon_thread_of(pool: PoolId) -> bool {
+    DAEMON_OF.with(|d| d.get()) == Some(pool)
+}
+
+/// Runs async tasks on one dedicated, named OS thread, at most `limit` at
+/// once, for programs whose own code is synchronous.
+///
+/// The thread runs async-std's runtime; every task submitted here executes
+/// on it, whichever thread submitted it. Plain threads submit futures and
+/// block on the returned [`TaskHandle`]s (with a timeout if they like);
+/// async code can `.await` them.
+///
+/// # Shutdown
+///
+/// Dropping the executor shuts it down in [`Drain`](ShutdownMode::Drain)
+/// mode: it stops accepting tasks, waits for every queued and running task
+/// to finish, and joins the thread, so no thread is left behind. That wait
+/// is unbounded if a task never ends; call
+/// [`shutdown`](DaemonExecutor::shutdown) with
+/// [`Deadline`](ShutdownMode::Deadline) first to bound it. If the executor
+/// is dropped (or shut down) from inside one of its own tasks, the shutdown
+/// starts and the call returns without waiting — a task cannot wait for
+/// itself; the thread finishes the shutdown and exits on its own.
+///
+/// Python: the lab's `DaemonTaskExecutor` used in a `with` block; leaving
+/// the block is dropping the executor. Submitting from a plain thread is
+/// `asyncio.run_coroutine_threadsafe(coro, loop)`.
+///
+/// # Examples
+///
+/// ```
+/// use taskpool::DaemonExecutor;
+///
+/// let executor = DaemonExecutor::new(3).unwrap();
+/// let handles: Vec<_> = (0..10)
+///     .map(|i| {
+///         executor
+///             .submit(async move {
+///                 let thread = std::thread::current().name().unwrap().to_owned();
+///                 (i, thread)
+///             })
+///             .unwrap()
+///     })
+///     .collect();
+/// for (i, handle) in handles.into_iter().enumerate() {
+///     assert_eq!(handle.wait().unwrap(), (i, "taskpool-daemon".to_owned()));
+/// }
+/// drop(executor); // drains and joins the thread
+/// ```
+pub struct DaemonExecutor {
+    pool: TaskPool,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    thread_id: ThreadId,
+    thread_name: Arc<str>,
+}
+
+impl DaemonExecutor {
+    /// Starts a daemon thread named `taskpool-daemon` running at most
+    /// `limit` tasks at once, with an unbounded queue.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::ZeroLimit`] if `limit` is zero;
+    /// [`ConfigError::ThreadSpawn`] if the thread cannot be started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::new(3).unwrap();
+    /// assert_eq!(executor.limit(), 3);
+    /// assert!(taskpool::DaemonExecutor::new(0).is_err());
+    /// ```
+    pub fn new(limit: usize) -> Result<DaemonExecutor, ConfigError> {
+        DaemonExecutor::builder().limit(limit).build()
+    }
+
+    /// A builder, for the thread's name, a bounded queue or a hook.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::builder()
+    ///     .limit(2)
+    ///     .thread_name("io-worker")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(executor.thread_name(), "io-worker");
+    /// ```
+    pub fn builder() -> DaemonExecutorBuilder {
+        DaemonExecutorBuilder::default()
+    }
+
+    /// The pool that limits this executor's tasks. Clone it to submit from
+    /// inside tasks; clones stay valid after the executor is gone, but
+    /// refuse new tasks then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::new(2).unwrap();
+    /// let pool = executor.pool().clone();
+    /// let handle = executor
+    ///     .submit(async move { pool.submit(async { 5 }).unwrap().await.unwrap() + 1 })
+    ///     .unwrap();
+    /// assert_eq!(handle.wait().unwrap(), 6);
+    /// ```
+    pub fn pool(&self) -> &TaskPool {
+        &self.pool
+    }
+
+    /// Submits a future to run on the daemon thread; see
+    /// [`TaskPool::submit`]. Python: `run_coroutine_threadsafe`,
+    /// `Executor.submit`.
+    ///
+    /// # Panics
+    ///
+    /// As [`TaskPool::submit`].
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] if the executor is closed or shut down; the future
+    /// comes back in it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
+    /// assert_eq!(executor.submit(async { 1 + 1 }).unwrap().wait().unwrap(), 2);
+    /// ```
+    pub fn submit<F>(&self, future: F) -> Result<TaskHandle<F::Output>, SubmitError<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.pool.submit(future)
+    }
+
+    /// Submits a future without ever waiting; see [`TaskPool::try_submit`].
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError`] if the queue is full or the executor is closed;
+    /// the future comes back in it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
+    /// assert_eq!(executor.try_submit(async { 3 }).unwrap().wait().unwrap(), 3);
+    /// ```
+    pub fn try_submit<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TrySubmitError<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.pool.try_submit(future)
+    }
+
+    /// Submits a future from async code, waiting while the queue is full;
+    /// see [`TaskPool::submit_async`].
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] if the executor is closed; the future comes back in
+    /// it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future before it completes submits nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let executor = Arc::new(taskpool::DaemonExecutor::new(2).unwrap());
+    /// let inner = Arc::clone(&executor);
+    /// let handle = executor
+    ///     .submit(async move { inner.submit_async(async { 4 }).await.unwrap().await.unwrap() })
+    ///     .unwrap();
+    /// assert_eq!(handle.wait().unwrap(), 4);
+    /// ```
+    pub async fn submit_async<F>(&self, future: F) -> Result<TaskHandle<F::Output>, SubmitError<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.pool.submit_async(future).await
+    }
+
+    /// Runs a blocking closure on async-std's blocking thread pool under
+    /// this executor's limit; see [`TaskPool::submit_blocking`].
+    ///
+    /// # Panics
+    ///
+    /// As [`TaskPool::submit`].
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] if the executor is closed; the closure comes back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::new(2).unwrap();
+    /// let handle = executor.submit_blocking(|| (1..=10_u64).product::<u64>()).unwrap();
+    /// assert_eq!(handle.wait().unwrap(), 3_628_800);
+    /// ```
+    pub fn submit_blocking<C, T>(&self, closure: C) -> Result<TaskHandle<T>, SubmitError<C>>
+    where
+        C: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.pool.submit_blocking(closure)
+    }
+
+    /// Submits a task whose future is not `Send`: `make` (which is `Send`)
+    /// builds it on the daemon thread, where every task runs anyway. See
+    /// [`TaskBuilder::submit_local`]; tokio's nearest peer is
+    /// `LocalPoolHandle::spawn_pinned`.
+    ///
+    /// # Panics
+    ///
+    /// As [`TaskPool::submit`].
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] if the executor is closed; `make` comes back in it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
+    /// let handle = executor
+    ///     .submit_local(|| async {
+    ///         let log = Rc::new(RefCell::new(Vec::new()));
+    ///         log.borrow_mut().push("held across an await");
+    ///         futures_timer::Delay::new(std::time::Duration::from_millis(1)).await;
+    ///         log.borrow().len()
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(handle.wait().unwrap(), 1);
+    /// ```
+    pub fn submit_local<C, F>(&self, make: C) -> Result<TaskHandle<F::Output>, SubmitError<C>>
+    where
+        C: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        self.build_task().submit_local(make)
+    }
+
+    /// Per-task options (name, timeout, fallible), then a submit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
+    /// let handle = executor.build_task().name("ping").submit(async { "pong" }).unwrap();
+    /// assert_eq!(handle.wait().unwrap(), "pong");
+    /// ```
+    pub fn build_task(&self) -> TaskBuilder<'_> {
+        self.pool.build_task()
+    }
+
+    /// A snapshot of the executor's figures; see [`TaskPool::stats`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::new(2).unwrap();
+    /// executor.submit(async {}).unwrap().wait().unwrap();
+    /// assert_eq!(executor.stats().completed, 1);
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.pool.stats()
+    }
+
+    /// The current limit on running tasks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(taskpool::DaemonExecutor::new(4).unwrap().limit(), 4);
+    /// ```
+    pub fn limit(&self) -> usize {
+        self.pool.limit()
+    }
+
+    /// Changes the limit while tasks run; see [`TaskPool::set_limit`].
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::ZeroLimit`] for zero; the limit is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
+    /// executor.set_limit(8).unwrap();
+    /// assert_eq!(executor.limit(), 8);
+    /// ```
+    pub fn set_limit(&self, limit: usize) -> Result<(), ConfigError> {
+        self.pool.set_limit(limit)
+    }
+
+    /// Stops accepting tasks without waiting; queued and running tasks go
+    /// on. Returns whether this call closed it. Python:
+    /// `shutdown(wait=False)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
+    /// assert!(executor.close());
+    /// assert!(!executor.close());
+    /// assert!(executor.submit(async {}).unwrap_err().is_closed());
+    /// ```
+    pub fn close(&self) -> bool {
+        self.pool.close()
+    }
+
+    /// Whether the executor refuses new tasks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
+    /// executor.close();
+    /// assert!(executor.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.pool.is_closed()
+    }
+
+    /// Shuts down in `mode` and joins the thread. Idempotent; a later call
+    /// may make a running shutdown stricter. Python: `shutdown(wait=True)`,
+    /// `shutdown(cancel_futures=True)`.
+    ///
+    /// Called from inside one of the executor's own tasks, it starts the
+    /// shutdown and returns at once (a task cannot wait for itself); the
+    /// thread finishes the shutdown by itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskpool::{DaemonExecutor, ShutdownMode};
+    ///
+    /// let executor = DaemonExecutor::new(1).unwrap();
+    /// let handle = executor.submit(async { 1 }).unwrap();
+    /// executor.shutdown(ShutdownMode::Drain);
+    /// assert_eq!(handle.wait().unwrap(), 1);
+    /// assert!(executor.is_closed());
+    /// ```
+    pub fn shutdown(&self, mode: ShutdownMode) {
+        let shared = self.pool.shared();
+        if shared.begin_shutdown(mode) {
+            report::info!("DaemonExecutor is stopping...");
+        }
+        if is_daemon_thread_of(shared.id()) {
+            return;
+        }
+        let thread = lock(&self.thread).take();
+        match thread {
+            Some(thread) => {
+                if thread.join().is_err() {
+                    report::error!("the daemon thread {:?} panicked", self.thread_name);
+                }
+            }
+            // Another caller is joining (or has joined) the thread.
+            None => shared.wait_stopped_blocking(),
+        }
+    }
+
+    /// The daemon thread's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
+    /// assert_eq!(executor.thread_name(), taskpool::DEFAULT_THREAD_NAME);
+    /// ```
+    pub fn thread_name(&self) -> &str {
+        &self.thread_name
+    }
+
+    /// The daemon thread's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
+    /// let id = executor.submit(async { std::thread::current().id() }).unwrap().wait().unwrap();
+    /// assert_eq!(id, executor.thread_id());
+    /// ```
+    pub fn thread_id(&self) -> ThreadId {
+        self.thread_id
+    }
+}
+
+impl Drop for DaemonExecutor {
+    fn drop(&mut self) {
+        self.shutdown(ShutdownMode::Drain);
+    }
+}
+
+impl fmt::Debug for DaemonExecutor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stats = self.stats();
+        f.debug_struct("DaemonExecutor")
+            .field("thread", &self.thread_name)
+            .field("limit", &stats.limit)
+            .field("running", &stats.running)
+            .field("queued", &stats.queued)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// Settings for a [`DaemonExecutor`].
+///
+/// # Examples
+///
+/// ```
+/// let executor = taskpool::DaemonExecutor::builder()
+///     .limit(3)
+///     .queue_capacity(100)
+///     .thread_name("fetcher")
+///     .build()
+///     .unwrap();
+/// assert_eq!(executor.thread_name(), "fetcher");
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+#[derive(Clone, Debug)]
+pub struct DaemonExecutorBuilder {
+    pool: TaskPoolBuilder,
+    thread_name: String,
+}
+
+impl Default for DaemonExecutorBuilder {
+    fn default() -> DaemonExecutorBuilder {
+        DaemonExecutorBuilder {
+            pool: TaskPoolBuilder::default(),
+            thread_name: DEFAULT_THREAD_NAME.to_owned(),
+        }
+    }
+}
+
+impl DaemonExecutorBuilder {
+    /// The most tasks running at once; see [`TaskPoolBuilder::limit`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::builder().limit(7).build().unwrap();
+    /// assert_eq!(executor.limit(), 7);
+    /// ```
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.pool = self.pool.limit(limit);
+        self
+    }
+
+    /// Bounds the queue; see [`TaskPoolBuilder::queue_capacity`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(taskpool::DaemonExecutor::builder().queue_capacity(0).build().is_err());
+    /// ```
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.pool = self.pool.queue_capacity(capacity);
+        self
+    }
+
+    /// A hook for failures nobody observed; see
+    /// [`TaskPoolBuilder::on_unobserved_failure`]. It runs on the daemon
+    /// thread when a detached task fails; a panic in it is caught.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::builder()
+    ///     .on_unobserved_failure(|f| eprintln!("never retrieved: {}", f.message()))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(executor);
+    /// ```
+    pub fn on_unobserved_failure<H>(mut self, hook: H) -> Self
+    where
+        H: Fn(&UnobservedFailure<'_>) + Send + Sync + 'static,
+    {
+        self.pool = self.pool.on_unobserved_failure(hook);
+        self
+    }
+
+    /// The daemon thread's name (default `taskpool-daemon`). A name with a
+    /// NUL byte is refused by [`build`](Self::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::builder().thread_name("DaemonThread").build().unwrap();
+    /// let name = executor
+    ///     .submit(async { std::thread::current().name().map(str::to_owned) })
+    ///     .unwrap()
+    ///     .wait()
+    ///     .unwrap();
+    /// assert_eq!(name.as_deref(), Some("DaemonThread"));
+    /// ```
+    pub fn thread_name(mut self, name: impl Into<String>) -> Self {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Starts the daemon thread and returns once its runtime is running.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::ZeroLimit`], [`ConfigError::ZeroQueueCapacity`],
+    /// [`ConfigError::InvalidThreadName`], or
+    /// [`ConfigError::ThreadSpawn`] if the OS refuses the thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskpool::{ConfigError, DaemonExecutor};
+    ///
+    /// let err = DaemonExecutor::builder().thread_name("bad\0name").build().unwrap_err();
+    /// assert!(matches!(err, ConfigError::InvalidThreadName));
+    /// ```
+    pub fn build(self) -> Result<DaemonExecutor, ConfigError> {
+        let config = self.pool.config()?;
+        if self.thread_name.contains('\0') {
+            return Err(ConfigError::InvalidThreadName);
+        }
+        report::info!("DaemonExecutor is starting...");
+        let shared = PoolShared::new(config, Runtime::Daemon);
+        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let driver = Arc::clone(&shared);
+        let thread = thread::Builder::new()
+            .name(self.thread_name.clone())
+            .spawn(move || daemon_main(driver, ready_tx))
+            .map_err(ConfigError::ThreadSpawn)?;
+        // The thread signals once it is inside its runtime. If it died
+        // before that, joining reports it.
+        if ready_rx.recv().is_err() {
+            let _ = thread.join();
+            return Err(ConfigError::ThreadSpawn(std::io::Error::other(
+                "the daemon thread exited at start",
+            )));
+        }
+        report::info!("DaemonExecutor is started");
+        Ok(DaemonExecutor {
+            thread_id: thread.thread().id(),
+            thread: Mutex::new(Some(thread)),
+            thread_name: self.thread_name.into(),
+            pool: TaskPool::from_shared(shared),
+        })
+    }
+}
+
+/// The daemon thread: mark it, run the pool's driver, say goodbye.
+fn daemon_main(shared: Arc<PoolShared>, ready: mpsc::SyncSender<()>) {
+    DAEMON_OF.with(|d| d.set(Some(shared.id())));
+    rt::block_on(async {
+        let _ = ready.send(());
+        Arc::clone(&shared).drive().await;
+    });
+    report::info!("DaemonExecutor is stopped");
+}

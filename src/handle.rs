@@ -1,0 +1,368 @@
+//! [`TaskHandle`]: the waiter's end of a task.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use event_listener::{EventListener, Listener};
+
+use crate::error::{TaskError, WaitTimeoutError};
+use crate::task::{TaskId, TaskRef};
+use crate::util::deadline_after;
+
+/// An owned permission to wait for a task's outcome, and to cancel it.
+///
+/// Returned by every `submit`. It is a [`Future`] for async code and has
+/// blocking waits for plain threads: [`wait`](TaskHandle::wait),
+/// [`wait_timeout`](TaskHandle::wait_timeout) and
+/// [`wait_deadline`](TaskHandle::wait_deadline). The outcome is
+/// `Ok(value)` — the task's own output, untouched, so a task returning
+/// `Result<T, E>` gives `Ok(Err(e))` — or a [`TaskError`] saying it
+/// panicked, was cancelled, timed out or never ran.
+///
+/// Dropping the handle detaches the task: it keeps running, and its
+/// outcome is discarded (a failure nobody looked at is logged once).
+///
+/// Python: `concurrent.futures.Future` (`result(timeout)`, `cancel()`,
+/// `done()`, `running()`), or an awaitable `asyncio.Task`.
+///
+/// # Deadlock hazard
+///
+/// A blocking wait parks the calling thread. On a [`DaemonExecutor`]'s own
+/// thread that would stop every task, including the one being waited for,
+/// so a blocking wait there panics at once with a clear message (the pool
+/// delivers that panic as the calling task's outcome). Inside tasks, use
+/// `.await`. On async-std's global executor threads a blocking wait does
+/// not deadlock by itself but stalls a worker: prefer `.await` there too.
+///
+/// [`DaemonExecutor`]: crate::DaemonExecutor
+///
+/// # Examples
+///
+/// The seed lab's loop: wait one second at a time, saying so, until the
+/// task is done.
+///
+/// ```
+/// use std::time::Duration;
+/// use taskpool::DaemonExecutor;
+///
+/// let executor = DaemonExecutor::new(3).unwrap();
+/// let mut handle = executor
+///     .submit(async {
+///         futures_timer::Delay::new(Duration::from_millis(30)).await;
+///         "KEK"
+///     })
+///     .unwrap();
+/// let mut waited = 0;
+/// let outcome = loop {
+///     match handle.wait_timeout(Duration::from_millis(10)) {
+///         Ok(outcome) => break outcome,
+///         Err(timeout) => {
+///             waited += 1; // log "Waiting for task ..." here
+///             handle = timeout.into_inner();
+///         }
+///     }
+/// };
+/// assert_eq!(outcome.unwrap(), "KEK");
+/// # let _ = waited;
+/// ```
+pub struct TaskHandle<T> {
+    task: Arc<dyn TaskRef<T>>,
+    /// Kept across polls of the `Future` impl.
+    listener: Option<EventListener>,
+}
+
+impl<T> TaskHandle<T> {
+    pub(crate) fn new(task: Arc<dyn TaskRef<T>>) -> TaskHandle<T> {
+        TaskHandle { task, listener: None }
+    }
+
+    /// The task's id, as shown in logs and errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.submit(async {}).unwrap();
+    /// println!("submitted task {}", handle.id());
+    /// # assert!(handle.id().as_u64() > 0);
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.task.core().id()
+    }
+
+    /// The task's name, if it was given one with
+    /// [`TaskBuilder::name`](crate::TaskBuilder::name).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.build_task().name("fetch").submit(async {}).unwrap();
+    /// assert_eq!(handle.name(), Some("fetch"));
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.task.core().name()
+    }
+
+    /// Whether the task has ended (its outcome is ready). Python:
+    /// `Future.done()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.submit(std::future::pending::<()>()).unwrap();
+    /// assert!(!handle.is_finished());
+    /// handle.cancel();
+    /// // The runner publishes `Cancelled` once it has dropped the future.
+    /// while !handle.is_finished() {
+    ///     std::thread::yield_now();
+    /// }
+    /// assert!(handle.wait().unwrap_err().is_cancelled());
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.task.core().is_finished()
+    }
+
+    /// Whether the task has started and not yet ended. Python:
+    /// `Future.running()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let (started_tx, started_rx) = async_channel::bounded(1);
+    /// let handle = pool
+    ///     .submit(async move {
+    ///         started_tx.send(()).await.unwrap();
+    ///         std::future::pending::<()>().await
+    ///     })
+    ///     .unwrap();
+    /// started_rx.recv_blocking().unwrap();
+    /// assert!(handle.is_running());
+    /// ```
+    pub fn is_running(&self) -> bool {
+        self.task.core().is_running()
+    }
+
+    /// Cancels the task. Returns whether its outcome is, or will be,
+    /// [`Cancelled`](crate::TaskErrorKind::Cancelled).
+    ///
+    /// A queued task never starts: it ends at once. A running task is
+    /// dropped at its next `.await` point (its outcome is published once
+    /// it has been dropped and its permit is back). Cancelling again is a
+    /// no-op that returns `true`; cancelling a task that already ended
+    /// otherwise returns `false`. Unlike Python's `Future.cancel()`, a
+    /// running task *can* be cancelled, as with `asyncio.Task.cancel()`.
+    ///
+    /// A task stuck in a loop that never awaits cannot be interrupted: the
+    /// cancel takes effect at its next await.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.submit(std::future::pending::<()>()).unwrap();
+    /// assert!(handle.cancel());
+    /// assert!(handle.cancel(), "idempotent");
+    /// assert!(handle.wait().unwrap_err().is_cancelled());
+    ///
+    /// let done = pool.submit(async { 1 }).unwrap();
+    /// while !done.is_finished() {
+    ///     std::thread::yield_now();
+    /// }
+    /// assert!(!done.cancel(), "already finished with a value");
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.task.cancel()
+    }
+
+    /// Blocks until the task ends and returns its outcome. Python:
+    /// `Future.result()`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called on the daemon thread of the executor that runs this
+    /// task, where it would deadlock (see the [type docs](TaskHandle)).
+    ///
+    /// # Errors
+    ///
+    /// Returns the [`TaskError`] if the task panicked, was cancelled, timed
+    /// out or never ran because of a shutdown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.submit(async { 6 * 7 }).unwrap();
+    /// assert_eq!(handle.wait().unwrap(), 42);
+    /// ```
+    pub fn wait(self) -> Result<T, TaskError> {
+        match self.wait_until(None) {
+            Ok(outcome) => outcome,
+            Err(_) => unreachable!("a wait without a deadline cannot time out"),
+        }
+    }
+
+    /// Blocks until the task ends or `timeout` passes. Python:
+    /// `Future.result(timeout)`.
+    ///
+    /// `Duration::ZERO` only checks, never blocks; a timeout too large to
+    /// represent (such as `Duration::MAX`) waits forever.
+    ///
+    /// # Panics
+    ///
+    /// Panics if it would block on the daemon thread of the executor that
+    /// runs this task (see the [type docs](TaskHandle)).
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`WaitTimeoutError`] holding this handle if the task had
+    /// not ended in time: take it back with
+    /// [`into_inner`](WaitTimeoutError::into_inner) and wait again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.submit(std::future::pending::<()>()).unwrap();
+    /// let handle = handle.wait_timeout(Duration::from_millis(5)).unwrap_err().into_inner();
+    /// handle.cancel();
+    /// assert!(handle.wait_timeout(Duration::MAX).unwrap().unwrap_err().is_cancelled());
+    /// ```
+    pub fn wait_timeout(self, timeout: Duration) -> Result<Result<T, TaskError>, WaitTimeoutError<T>> {
+        match deadline_after(timeout) {
+            Some(deadline) => self.wait_deadline(deadline),
+            None => self.wait_until(None),
+        }
+    }
+
+    /// Blocks until the task ends or `deadline` passes.
+    ///
+    /// A deadline already in the past only checks, never blocks.
+    ///
+    /// # Panics
+    ///
+    /// Panics if it would block on the daemon thread of the executor that
+    /// runs this task (see the [type docs](TaskHandle)).
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`WaitTimeoutError`] holding this handle if the task had
+    /// not ended by `deadline`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.submit(async { "ok" }).unwrap();
+    /// let deadline = Instant::now() + Duration::from_secs(60);
+    /// assert_eq!(handle.wait_deadline(deadline).unwrap().unwrap(), "ok");
+    /// ```
+    pub fn wait_deadline(self, deadline: Instant) -> Result<Result<T, TaskError>, WaitTimeoutError<T>> {
+        self.wait_until(Some(deadline))
+    }
+
+    /// The one blocking wait the others call.
+    fn wait_until(self, deadline: Option<Instant>) -> Result<Result<T, TaskError>, WaitTimeoutError<T>> {
+        let core = self.task.core();
+        loop {
+            if let Some(outcome) = self.take_if_finished() {
+                return Ok(outcome);
+            }
+            let would_block = deadline.is_none_or(|d| d > Instant::now());
+            if !would_block {
+                return Err(WaitTimeoutError::new(self));
+            }
+            if crate::daemon::is_daemon_thread_of(core.pool().id()) {
+                panic!(
+                    "a blocking wait on {} was called on the daemon thread that runs it, which would deadlock; \
+                     use `.await` inside tasks",
+                    core.label()
+                );
+            }
+            let listener = core.done.listen();
+            if core.is_finished() {
+                continue;
+            }
+            match deadline {
+                None => listener.wait(),
+                Some(deadline) => {
+                    if listener.wait_deadline(deadline).is_none() && !core.is_finished() {
+                        return Err(WaitTimeoutError::new(self));
+                    }
+                }
+            }
+        }
+    }
+
+    fn take_if_finished(&self) -> Option<Result<T, TaskError>> {
+        let core = self.task.core();
+        if !core.is_finished() {
+            return None;
+        }
+        Some(
+            core.take()
+                .expect("a handle's outcome is taken only by the handle, which is consumed then"),
+        )
+    }
+}
+
+impl<T> Future for TaskHandle<T> {
+    type Output = Result<T, TaskError>;
+
+    /// # Panics
+    ///
+    /// Panics if polled again after it returned `Ready`.
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        loop {
+            let core = this.task.core();
+            if core.is_finished() {
+                this.listener = None;
+                let outcome = core.take().expect("`TaskHandle` polled after it returned `Ready`");
+                return Poll::Ready(outcome);
+            }
+            match &mut this.listener {
+                None => this.listener = Some(core.done.listen()),
+                Some(listener) => match Pin::new(listener).poll(cx) {
+                    Poll::Ready(()) => this.listener = None,
+                    Poll::Pending => return Poll::Pending,
+                },
+            }
+        }
+    }
+}
+
+impl<T> Drop for TaskHandle<T> {
+    fn drop(&mut self) {
+        self.task.core().detach();
+    }
+}
+
+impl<T> fmt::Debug for TaskHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let core = self.task.core();
+        let mut d = f.debug_struct("TaskHandle");
+        d.field("id", &core.id());
+        if let Some(name) = core.name() {
+            d.field("name", &name);
+        }
+        let state = if core.is_finished() {
+            "finished"
+        } else if core.is_running() {
+            "running"
+        } else {
+            "queued"
+        };
+        d.field("state", &state).finish()
+    }
+}

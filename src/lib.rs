@@ -1,0 +1,125 @@
+//! Run many async tasks with a bound on how many run at once, from sync or
+//! async code, with every outcome — value, panic, cancel, timeout —
+//! delivered to whoever waits.
+//!
+//! `taskpool` is for programs whose main code is synchronous (a CLI, a GUI
+//! thread, a sync library, a test) that need to run many I/O-bound async
+//! jobs with bounded concurrency and get the results back. It is a Rust
+//! port, on async-std, of Python's `concurrent.futures` executors applied
+//! to coroutines.
+//!
+//! ```
+//! use std::time::Duration;
+//! use taskpool::DaemonExecutor;
+//!
+//! // One dedicated thread runs the tasks, at most 3 at a time.
+//! let executor = DaemonExecutor::new(3).unwrap();
+//! let handles: Vec<_> = (0..10_u64)
+//!     .map(|i| executor.submit(async move {
+//!         futures_timer::Delay::new(Duration::from_millis(i)).await;
+//!         i * i
+//!     }).unwrap())
+//!     .collect();
+//! let squares: Vec<u64> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
+//! assert_eq!(squares[9], 81);
+//! // Dropping the executor drains it and joins its thread.
+//! ```
+//!
+//! # Limiting concurrency
+//!
+//! A [`TaskPool`] runs tasks on async-std's global executor; a
+//! [`DaemonExecutor`] owns one named thread and runs its pool's tasks
+//! there. Either way at most `limit` tasks run at once and the rest wait
+//! in FIFO order. The limit is a bounded channel prefilled with `limit`
+//! tokens: a task takes one to start, and its runner gives it back when
+//! the task ends, however it ends — so a panic, a cancel or a timeout can
+//! never leak a slot. [`TaskPool::set_limit`] resizes it live, and
+//! [`TaskPoolBuilder::queue_capacity`] bounds the queue (backpressure).
+//!
+//! # Waiting, async and blocking
+//!
+//! Every submit returns a [`TaskHandle`]. In async code, `.await` it. From
+//! a plain thread, [`wait`](TaskHandle::wait) for it, or wait a bounded
+//! time with [`wait_timeout`](TaskHandle::wait_timeout) /
+//! [`wait_deadline`](TaskHandle::wait_deadline), which hand the handle back
+//! on timeout so you can wait again. Never block on a daemon's own thread:
+//! that is detected, and panics instead of deadlocking.
+//!
+//! # Errors and panics
+//!
+//! A task's own output reaches the waiter untouched: a task returning
+//! `Result<T, E>` gives `Ok(Err(e))`, typed. What happens *to* a task is a
+//! [`TaskError`]: it panicked (with the message, and the payload to resume
+//! with [`std::panic::resume_unwind`]), was cancelled, timed out, or never
+//! ran because of a shutdown. The pool, its thread and the other tasks
+//! carry on. To have `Err` values counted as failures (in [`Stats`] and in
+//! the "never retrieved" report), submit through
+//! [`TaskBuilder::fallible`]; see [`Fallible`].
+//!
+//! # Timeouts
+//!
+//! [`TaskBuilder::timeout`] bounds a task's run time (the clock starts when
+//! it gets its permit, not when it is queued), like `asyncio.wait_for`.
+//! `wait_timeout` bounds only the waiting; the task goes on.
+//!
+//! # Shutdown
+//!
+//! [`close`](TaskPool::close) stops accepting tasks; [`ShutdownMode`]
+//! chooses what happens to the queued and running ones: drain them,
+//! cancel the queued ones, or drain until a deadline and then cancel.
+//! Dropping a [`DaemonExecutor`] drains it and joins its thread.
+//!
+//! # Logging
+//!
+//! The crate logs through the [`log`] facade and never installs a logger:
+//! `DaemonExecutor is starting...`/`started`/`stopping...`/`stopped` at
+//! info level, `TASK POOL: Sending task to execute. Number of active
+//! tasks: N.` at debug level, and one error line per panic and per failure
+//! nobody retrieved. A logger that panics cannot take the daemon down.
+//!
+//! # When not to use this crate
+//!
+//! - Inside an async program that only needs "at most N of these futures
+//!   at once", `futures::stream::StreamExt::buffer_unordered(N)` is
+//!   simpler and needs no executor.
+//! - For tasks with no limit, spawn them on your runtime directly.
+//! - For limits across processes or machines, use a distributed job queue
+//!   and run a pool inside each worker: this is an in-process limiter.
+//!
+//! All async-std calls live in one private module, so the planned move to
+//! smol (async-std's successor) stays a one-module change.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
+
+mod builder;
+mod daemon;
+mod error;
+mod fallible;
+mod handle;
+mod limiter;
+mod pool;
+mod report;
+mod rt;
+mod run;
+mod shared;
+mod shutdown;
+mod stats;
+mod task;
+mod util;
+
+pub use builder::{AnyOutput, FallibleOutput, OutputKind, TaskBuilder};
+pub use daemon::{DEFAULT_THREAD_NAME, DaemonExecutor, DaemonExecutorBuilder};
+pub use error::{ConfigError, SubmitError, TaskError, TaskErrorKind, TrySubmitError, WaitTimeoutError};
+pub use fallible::Fallible;
+pub use handle::TaskHandle;
+pub use pool::{TaskPool, TaskPoolBuilder};
+pub use report::UnobservedFailure;
+pub use shutdown::{Shutdown, ShutdownMode};
+pub use stats::Stats;
+pub use task::TaskId;
+
+/// The README's usage example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,264 @@
+//! The runner: the future the executor actually polls for a task.
+//!
+//! [`Run`] owns the task's future and its permit. On every poll it checks for
+//! a cancel, polls the future inside `catch_unwind`, then the per-task
+//! timer. When the task ends, however it ends, the runner drops the future
+//! (catching a panic from its `Drop`), then the permit, and only then
+//! publishes the outcome: a waiter that sees the outcome also sees the
+//! permit back. If the executor drops the runner unfinished, `PinnedDrop`
+//! does the same and publishes `Cancelled`.
+
+use std::cell::Cell as StdCell;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_timer::Delay;
+use pin_project_lite::pin_project;
+
+use crate::limiter::Permit;
+use crate::report;
+use crate::rt;
+use crate::shared::{PoolId, Runtime};
+use crate::task::{Exit, Payload, Start, TaskId, TaskRef};
+
+/// A per-task timeout this long or longer means "no timeout": it cannot
+/// expire in practice, and the timer could not represent its deadline.
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+thread_local! {
+    /// The pool and task being polled on this thread, if any.
+    static CURRENT: StdCell<Option<(PoolId, TaskId)>> = const { StdCell::new(None) };
+}
+
+/// The pool whose task is being polled on this thread right now.
+pub(crate) fn current_pool() -> Option<PoolId> {
+    CURRENT.with(|c| c.get()).map(|(pool, _)| pool)
+}
+
+/// Sets [`CURRENT`] for the duration of one poll.
+struct Entered(Option<(PoolId, TaskId)>);
+
+impl Entered {
+    fn enter(pool: PoolId, task: TaskId) -> Entered {
+        Entered(CURRENT.with(|c| c.replace(Some((pool, task)))))
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+    }
+}
+
+pin_project! {
+    #[project = SlotProj]
+    enum Slot<F> {
+        Live { #[pin] future: F },
+        Empty,
+    }
+}
+
+pin_project! {
+    /// A task's future under its permit. See the module docs.
+    pub(crate) struct Run<F: Future> {
+        #[pin]
+        slot: Slot<F>,
+        // `None` once the outcome is published.
+        task: Option<Arc<dyn TaskRef<F::Output>>>,
+        permit: Option<Permit>,
+        timer: Option<(Delay, Duration)>,
+        key: usize,
+    }
+
+    impl<F: Future> PinnedDrop for Run<F> {
+        fn drop(this: Pin<&mut Self>) {
+            // Dropped before it finished (the executor went away): the task
+            // ends as cancelled, with the same cleanup as any other end.
+            Run::finish(this, Exit::Cancelled);
+        }
+    }
+}
+
+impl<F: Future> Run<F> {
+    fn new(future: F, start: Start<F::Output>) -> Run<F> {
+        let Start {
+            task,
+            permit,
+            timeout,
+            key,
+        } = start;
+        Run::with_permit(future, task, Some(permit), timeout, key)
+    }
+
+    /// A runner whose permit (if any) it drops when the task ends.
+    fn with_permit(
+        future: F,
+        task: Arc<dyn TaskRef<F::Output>>,
+        permit: Option<Permit>,
+        timeout: Option<Duration>,
+        key: usize,
+    ) -> Run<F> {
+        let timer = timeout.filter(|t| *t < FOREVER).map(|t| (Delay::new(t), t));
+        Run {
+            slot: Slot::Live { future },
+            task: Some(task),
+            permit,
+            timer,
+            key,
+        }
+    }
+
+    /// Drops the future, then the permit, then publishes `exit`. Idempotent.
+    fn finish(self: Pin<&mut Self>, exit: Exit<F::Output>) {
+        let mut this = self.project();
+        let Some(task) = this.task.take() else { return };
+        let core = task.core();
+        let mut slot = this.slot.as_mut();
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| slot.set(Slot::Empty))) {
+            report::log_drop_panic(core.label(), "its future", payload.as_ref());
+        }
+        drop(this.permit.take());
+        core.pool().on_end(*this.key);
+        core.complete(exit);
+    }
+}
+
+impl<F: Future> Future for Run<F> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let exit = {
+            let this = self.as_mut().project();
+            let Some(task) = this.task.as_ref() else {
+                return Poll::Ready(());
+            };
+            let core = task.core();
+            // Register before checking, so a cancel that lands after the
+            // check finds the waker (see `TaskCore::cancel_with`).
+            core.runner.register(cx.waker());
+            if core.is_cancel_requested() {
+                Exit::Cancelled
+            } else {
+                let SlotProj::Live { future } = this.slot.project() else {
+                    unreachable!("a runner with a task has a future");
+                };
+                let polled = {
+                    let _entered = Entered::enter(core.pool().id(), core.id());
+                    catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
+                };
+                match polled {
+                    Ok(Poll::Ready(value)) => Exit::Value(value),
+                    Err(payload) => {
+                        report::log_panic(core.label(), payload.as_ref());
+                        Exit::Panicked(payload)
+                    }
+                    Ok(Poll::Pending) => {
+                        let Some((delay, after)) = this.timer else {
+                            return Poll::Pending;
+                        };
+                        if Pin::new(delay).poll(cx).is_pending() {
+                            return Poll::Pending;
+                        }
+                        Exit::TimedOut(*after)
+                    }
+                }
+            }
+        };
+        self.finish(exit);
+        Poll::Ready(())
+    }
+}
+
+/// Spawns a `Send` runner on the pool's runtime.
+fn spawn_send<F>(runtime: Runtime, run: Run<F>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match runtime {
+        Runtime::Global => rt::spawn(run),
+        // The dispatcher of a daemon pool runs on the daemon thread.
+        Runtime::Daemon => rt::spawn_local(run),
+    }
+}
+
+/// A `Send` future, the common payload.
+pub(crate) struct Spawned<F>(pub(crate) F);
+
+impl<F> Payload for Spawned<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    type Output = F::Output;
+
+    fn launch(self, start: Start<F::Output>) {
+        let runtime = start.task.core().pool().runtime();
+        spawn_send(runtime, Run::new(self.0, start));
+    }
+}
+
+/// A `Send` closure that makes a non-`Send` future on the daemon thread.
+pub(crate) struct LocalFn<C>(pub(crate) C);
+
+impl<C, F> Payload for LocalFn<C>
+where
+    C: FnOnce() -> F + Send + 'static,
+    F: Future + 'static,
+    F::Output: Send + 'static,
+{
+    type Output = F::Output;
+
+    fn launch(self, start: Start<F::Output>) {
+        debug_assert_eq!(start.task.core().pool().runtime(), Runtime::Daemon);
+        let closure = self.0;
+        // Building the future is user code: a panic there is the task's.
+        let made = {
+            let core = start.task.core();
+            let _entered = Entered::enter(core.pool().id(), core.id());
+            catch_unwind(AssertUnwindSafe(closure))
+        };
+        match made {
+            Ok(future) => rt::spawn_local(Run::new(future, start)),
+            Err(payload) => {
+                report::log_panic(start.task.core().label(), payload.as_ref());
+                let mut run = Box::pin(Run::new(std::future::pending::<F::Output>(), start));
+                run.as_mut().finish(Exit::Panicked(payload));
+            }
+        }
+    }
+}
+
+/// A blocking closure, run on the blocking thread pool under the permit.
+pub(crate) struct BlockingFn<C>(pub(crate) C);
+
+impl<C, T> Payload for BlockingFn<C>
+where
+    C: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    type Output = T;
+
+    /// The permit moves into the closure: a thread cannot be interrupted, so
+    /// a closure whose task was cancelled or timed out keeps its slot until
+    /// it really returns. The limit counts threads at work, not handles.
+    fn launch(self, start: Start<T>) {
+        let Start {
+            task,
+            permit,
+            timeout,
+            key,
+        } = start;
+        let runtime = task.core().pool().runtime();
+        let closure = self.0;
+        let work = rt::spawn_blocking(move || {
+            let _permit = permit;
+            closure()
+        });
+        spawn_send(runtime, Run::with_permit(work, task, None, timeout, key));
+    }
+}

@@ -1,0 +1,483 @@
+//! The state behind a [`TaskPool`](crate::TaskPool) and the driver future
+//! that runs where its tasks run.
+//!
+//! Submitting pushes the task on a FIFO queue (an unbounded channel; with a
+//! `queue_capacity`, admission first takes a slot from a second limiter).
+//! The *dispatcher* pops tasks in order, takes a permit for each from the
+//! limiter and spawns its runner: that is where FIFO start and "at most N
+//! running" come from. The *watchdog* enforces a shutdown deadline. Both
+//! are parts of [`PoolShared::drive`], which a global pool spawns on the
+//! executor and a daemon runs as its thread's main future.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use event_listener::{Event, Listener};
+use slab::Slab;
+
+use crate::error::{Refusal, TaskLabel};
+use crate::handle::TaskHandle;
+use crate::limiter::{Limiter, Permit};
+use crate::report;
+use crate::rt::{Receiver, Sender, unbounded};
+use crate::shutdown::ShutdownMode;
+use crate::stats::{Counters, Ended, Stats};
+use crate::task::{Cell, Job, Payload, TaskId, TaskOptions};
+use crate::util::{Either, deadline_after, lock, race, yield_now};
+
+/// Identifies a pool within the process (for "am I on my own thread/task").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PoolId(u64);
+
+impl PoolId {
+    fn next() -> PoolId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        // Relaxed: only uniqueness matters.
+        PoolId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Where a pool's tasks run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Runtime {
+    /// async-std's global multi-threaded executor.
+    Global,
+    /// One daemon thread's local executor.
+    Daemon,
+}
+
+/// Whether a submission may wait for queue space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Admit {
+    /// Never wait: a full queue refuses.
+    Try,
+    /// Block the thread while the queue is full.
+    Block,
+}
+
+/// How many tasks the dispatcher starts before yielding to them.
+const DISPATCH_BUDGET: u32 = 64;
+
+/// A user hook called with each failure nobody observed.
+pub(crate) type UnobservedHook = Arc<dyn Fn(&crate::UnobservedFailure<'_>) + Send + Sync>;
+
+/// Settings shared by the pool and executor builders, already validated.
+#[derive(Clone)]
+pub(crate) struct PoolConfig {
+    pub(crate) limit: usize,
+    pub(crate) queue_capacity: Option<usize>,
+    pub(crate) on_unobserved: Option<UnobservedHook>,
+}
+
+struct Registry {
+    running: Slab<Arc<dyn Job>>,
+    /// Set by a shutdown deadline: tasks that start from now on are
+    /// cancelled as they start.
+    aborted: bool,
+}
+
+pub(crate) struct PoolShared {
+    id: PoolId,
+    runtime: Runtime,
+    limiter: Limiter,
+    slots: Option<Limiter>,
+    queue_tx: Sender<Arc<dyn Job>>,
+    queue_rx: Receiver<Arc<dyn Job>>,
+    pub(crate) counters: Counters,
+    /// Accepted tasks that have not ended yet (queued or running).
+    live: AtomicUsize,
+    idle: Event,
+    cancel_pending: AtomicBool,
+    deadline: Mutex<Option<Instant>>,
+    /// Notified when `cancel_pending` or `deadline` change.
+    shutdown_changed: Event,
+    registry: Mutex<Registry>,
+    stopped: AtomicBool,
+    stopped_event: Event,
+    /// Live `TaskPool` values; the last one to go closes the pool.
+    pub(crate) pool_handles: AtomicUsize,
+    on_unobserved: Option<UnobservedHook>,
+}
+
+impl PoolShared {
+    pub(crate) fn new(config: PoolConfig, runtime: Runtime) -> Arc<PoolShared> {
+        let (queue_tx, queue_rx) = unbounded();
+        Arc::new(PoolShared {
+            id: PoolId::next(),
+            runtime,
+            limiter: Limiter::new(config.limit),
+            slots: config.queue_capacity.map(Limiter::new),
+            queue_tx,
+            queue_rx,
+            counters: Counters::default(),
+            live: AtomicUsize::new(0),
+            idle: Event::new(),
+            cancel_pending: AtomicBool::new(false),
+            deadline: Mutex::new(None),
+            shutdown_changed: Event::new(),
+            registry: Mutex::new(Registry {
+                running: Slab::new(),
+                aborted: false,
+            }),
+            stopped: AtomicBool::new(false),
+            stopped_event: Event::new(),
+            pool_handles: AtomicUsize::new(0),
+            on_unobserved: config.on_unobserved,
+        })
+    }
+
+    pub(crate) fn id(&self) -> PoolId {
+        self.id
+    }
+
+    pub(crate) fn runtime(&self) -> Runtime {
+        self.runtime
+    }
+
+    pub(crate) fn limiter(&self) -> &Limiter {
+        &self.limiter
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        self.counters.snapshot(self.limiter.limit())
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.queue_tx.is_closed()
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
+    // ----- submitting -----
+
+    /// The checks every submission makes before taking a queue slot.
+    fn precheck<T>(&self, options: &TaskOptions<T>) -> Result<(), Refusal> {
+        if options.timeout == Some(Duration::ZERO) {
+            return Err(Refusal::ZeroTimeout);
+        }
+        if self.is_closed() {
+            return Err(Refusal::Closed);
+        }
+        Ok(())
+    }
+
+    /// A queue slot without waiting (`None` when the queue is unbounded).
+    fn try_slot(&self) -> Result<Option<Permit>, Refusal> {
+        let Some(slots) = &self.slots else { return Ok(None) };
+        match slots.try_acquire() {
+            Some(slot) => Ok(Some(slot)),
+            None if slots.is_closed() => Err(Refusal::Closed),
+            None => Err(Refusal::Full),
+        }
+    }
+
+    /// A queue slot, waiting for one if the queue is full.
+    async fn slot(&self) -> Result<Option<Permit>, Refusal> {
+        let Some(slots) = &self.slots else { return Ok(None) };
+        slots.acquire().await.map(Some).ok_or(Refusal::Closed)
+    }
+
+    /// A queue slot, blocking the thread while the queue is full.
+    ///
+    /// On this pool's own daemon thread, blocking would deadlock (the tasks
+    /// that free slots run on it), so a full queue panics there instead.
+    fn slot_blocking(&self) -> Result<Option<Permit>, Refusal> {
+        match self.try_slot() {
+            Err(Refusal::Full) => {}
+            ready => return ready,
+        }
+        if crate::daemon::is_daemon_thread_of(self.id) {
+            panic!(
+                "`submit` would block the daemon thread on a full queue, which only that thread can drain; \
+                 use `submit_async` or `try_submit` inside tasks"
+            );
+        }
+        let Some(slots) = &self.slots else { return Ok(None) };
+        slots.acquire_blocking().map(Some).ok_or(Refusal::Closed)
+    }
+
+    /// Submits from a plain thread (or without waiting, for `Admit::Try`).
+    /// A refusal hands the payload back.
+    pub(crate) fn submit<P: Payload>(
+        self: &Arc<Self>,
+        payload: P,
+        options: TaskOptions<P::Output>,
+        admit: Admit,
+    ) -> Result<TaskHandle<P::Output>, (Refusal, P)> {
+        if let Err(refusal) = self.precheck(&options) {
+            return Err((refusal, payload));
+        }
+        let slot = match admit {
+            Admit::Try => self.try_slot(),
+            Admit::Block => self.slot_blocking(),
+        };
+        match slot {
+            Ok(slot) => self.enqueue(payload, slot, options).map_err(|p| (Refusal::Closed, p)),
+            Err(refusal) => Err((refusal, payload)),
+        }
+    }
+
+    /// Submits from async code, waiting for queue space without blocking.
+    pub(crate) async fn submit_async<P: Payload>(
+        self: &Arc<Self>,
+        payload: P,
+        options: TaskOptions<P::Output>,
+    ) -> Result<TaskHandle<P::Output>, (Refusal, P)> {
+        if let Err(refusal) = self.precheck(&options) {
+            return Err((refusal, payload));
+        }
+        match self.slot().await {
+            Ok(slot) => self.enqueue(payload, slot, options).map_err(|p| (Refusal::Closed, p)),
+            Err(refusal) => Err((refusal, payload)),
+        }
+    }
+
+    /// Queues an admitted task. Fails (handing the payload back) only if
+    /// the pool closed since `precheck`.
+    fn enqueue<P: Payload>(
+        self: &Arc<Self>,
+        payload: P,
+        slot: Option<Permit>,
+        options: TaskOptions<P::Output>,
+    ) -> Result<TaskHandle<P::Output>, P> {
+        let cell = Arc::new(Cell::new(payload, slot, options, Arc::clone(self)));
+        self.counters.submitted();
+        self.live.fetch_add(1, Ordering::AcqRel);
+        let job: Arc<dyn Job> = cell.clone();
+        match self.queue_tx.try_send(job) {
+            Ok(()) => Ok(TaskHandle::new(cell)),
+            Err(_) => {
+                let payload = cell.take_back().expect("an unqueued task still holds its payload");
+                self.counters.rejected();
+                self.task_resolved();
+                Err(payload)
+            }
+        }
+    }
+
+    // ----- task lifecycle hooks -----
+
+    /// A task starts: count it, register it for a deadline abort, log it.
+    /// Returns its registry key.
+    pub(crate) fn on_start(&self, job: Arc<dyn Job>) -> usize {
+        let running = self.counters.started();
+        let mut registry = lock(&self.registry);
+        let key = registry.running.insert(Arc::clone(&job));
+        let aborted = registry.aborted;
+        drop(registry);
+        report::debug!("TASK POOL: Sending task to execute. Number of active tasks: {running}.");
+        if aborted {
+            job.cancel();
+        }
+        key
+    }
+
+    /// A started task ended (its runner calls this before publishing).
+    pub(crate) fn on_end(&self, key: usize) {
+        lock(&self.registry).running.try_remove(key);
+    }
+
+    /// A task's outcome was published (or its submission refused).
+    pub(crate) fn task_resolved(&self) {
+        // AcqRel: the waiter woken by `idle` must see everything the last
+        // task did.
+        if self.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify(usize::MAX);
+        }
+    }
+
+    /// Reports a failure nobody observed: one error line, then the hook.
+    pub(crate) fn report_unobserved(&self, id: TaskId, name: Option<&str>, message: String) {
+        report::error!(
+            "{} failed and its outcome was never retrieved: {message}",
+            TaskLabel(id, name)
+        );
+        if let Some(hook) = &self.on_unobserved {
+            let failure = crate::UnobservedFailure::new(id, name, &message);
+            report::contained(|| hook(&failure));
+        }
+    }
+
+    // ----- shutdown -----
+
+    /// Stops accepting tasks. Returns whether this call closed the pool.
+    pub(crate) fn close(&self) -> bool {
+        let closed_now = self.queue_tx.close();
+        if let Some(slots) = &self.slots {
+            // Wakes submitters blocked on a full queue: they get their
+            // futures back.
+            slots.close();
+        }
+        closed_now
+    }
+
+    /// Closes the pool and applies `mode`. Returns whether this call closed
+    /// it. A later call may make a shutdown stricter, never laxer.
+    pub(crate) fn begin_shutdown(&self, mode: ShutdownMode) -> bool {
+        let closed_now = self.close();
+        match mode {
+            ShutdownMode::Drain => {}
+            ShutdownMode::CancelPending => self.cancel_pending(),
+            ShutdownMode::Deadline(after) => {
+                if let Some(at) = deadline_after(after) {
+                    let mut deadline = lock(&self.deadline);
+                    *deadline = Some(deadline.map_or(at, |earlier| earlier.min(at)));
+                }
+                self.shutdown_changed.notify(usize::MAX);
+            }
+        }
+        closed_now
+    }
+
+    /// Ends every queued task with the shutdown outcome.
+    fn cancel_pending(&self) {
+        // SeqCst: a dispatcher that pops after this sees the flag.
+        self.cancel_pending.store(true, Ordering::SeqCst);
+        self.shutdown_changed.notify(usize::MAX);
+        while let Ok(job) = self.queue_rx.try_recv() {
+            job.end_unstarted(Ended::Shutdown);
+        }
+    }
+
+    /// The deadline passed: end the queue and cancel everything running.
+    fn abort(&self) {
+        self.cancel_pending();
+        let running: Vec<Arc<dyn Job>> = {
+            let mut registry = lock(&self.registry);
+            registry.aborted = true;
+            registry.running.iter().map(|(_, job)| Arc::clone(job)).collect()
+        };
+        for job in running {
+            job.cancel();
+        }
+    }
+
+    /// Waits until the driver has finished: closed, drained, nothing running.
+    pub(crate) async fn wait_stopped(&self) {
+        loop {
+            if self.is_stopped() {
+                return;
+            }
+            let listener = self.stopped_event.listen();
+            if self.is_stopped() {
+                return;
+            }
+            listener.await;
+        }
+    }
+
+    /// Blocking form of [`wait_stopped`](Self::wait_stopped).
+    pub(crate) fn wait_stopped_blocking(&self) {
+        while !self.is_stopped() {
+            let listener = self.stopped_event.listen();
+            if self.is_stopped() {
+                return;
+            }
+            listener.wait();
+        }
+    }
+
+    // ----- the driver -----
+
+    /// Runs the pool until it is closed, drained and idle.
+    pub(crate) async fn drive(self: Arc<Self>) {
+        let mut watchdog = pin!(self.watchdog());
+        if let Either::Right(never) = race(self.dispatch(), watchdog.as_mut()).await {
+            match never {}
+        }
+        if let Either::Right(never) = race(self.wait_idle(), watchdog).await {
+            match never {}
+        }
+        report::debug!("TASK POOL: stopped with {:?}", self.stats());
+        self.stopped.store(true, Ordering::Release);
+        self.stopped_event.notify(usize::MAX);
+    }
+
+    /// Pops tasks in FIFO order and starts each under a permit. Returns once
+    /// the queue is closed and empty.
+    async fn dispatch(&self) {
+        let mut budget = DISPATCH_BUDGET;
+        while let Ok(job) = self.queue_rx.recv().await {
+            if job.is_done() {
+                continue;
+            }
+            let permit = match race(self.limiter.acquire(), self.until_cancel_pending()).await {
+                Either::Left(Some(permit)) => permit,
+                Either::Left(None) => unreachable!("the task limiter is never closed"),
+                Either::Right(()) => {
+                    job.end_unstarted(Ended::Shutdown);
+                    continue;
+                }
+            };
+            if self.cancel_pending.load(Ordering::SeqCst) {
+                job.end_unstarted(Ended::Shutdown);
+                continue;
+            }
+            job.start(permit);
+            budget -= 1;
+            if budget == 0 {
+                budget = DISPATCH_BUDGET;
+                yield_now().await;
+            }
+        }
+    }
+
+    async fn until_cancel_pending(&self) {
+        loop {
+            let listener = self.shutdown_changed.listen();
+            if self.cancel_pending.load(Ordering::SeqCst) {
+                return;
+            }
+            listener.await;
+        }
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            if self.live.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            let listener = self.idle.listen();
+            if self.live.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            listener.await;
+        }
+    }
+
+    /// Sleeps until a shutdown deadline passes, then aborts. Never returns.
+    async fn watchdog(&self) -> Infallible {
+        loop {
+            let listener = self.shutdown_changed.listen();
+            let deadline = *lock(&self.deadline);
+            match deadline {
+                None => listener.await,
+                Some(at) => {
+                    let sleep = futures_timer::Delay::new(at.saturating_duration_since(Instant::now()));
+                    if let Either::Left(()) = race(sleep, listener).await {
+                        self.abort();
+                        return std::future::pending().await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for PoolShared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stats = self.stats();
+        f.debug_struct("TaskPool")
+            .field("limit", &stats.limit)
+            .field("running", &stats.running)
+            .field("queued", &stats.queued)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}

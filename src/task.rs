@@ -1,0 +1,484 @@
+//! The state one task shares between its handle, the queue and its runner.
+//!
+//! A task is one allocation, a [`Cell`]: the typed [`TaskCore`] (outcome,
+//! flags, waiters) and the queued payload (the future, or the closure that
+//! makes it) with the queue slot it occupies. The handle sees it as
+//! `Arc<dyn TaskRef<T>>`, the queue and the running-task registry as
+//! `Arc<dyn Job>`.
+//!
+//! # Life of a task
+//!
+//! ```text
+//! Queued ──start──▶ Running ──complete──▶ Done(outcome) ──take──▶ Taken
+//!    └──────cancel / shutdown──────────────▲
+//! ```
+//!
+//! Every transition happens under the core's lock, so exactly one outcome is
+//! ever published. A cancel of a running task only raises a flag and wakes
+//! the runner; the runner drops the future and publishes `Cancelled`.
+
+use std::any::Any;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use atomic_waker::AtomicWaker;
+use event_listener::Event;
+
+use crate::error::{TaskError, TaskLabel};
+use crate::limiter::Permit;
+use crate::report;
+use crate::shared::PoolShared;
+use crate::stats::Ended;
+use crate::util::lock;
+
+/// A task's id, unique within the process. Shown in log lines and errors.
+///
+/// # Examples
+///
+/// ```
+/// let pool = taskpool::TaskPool::new(2).unwrap();
+/// let a = pool.submit(async {}).unwrap();
+/// let b = pool.submit(async {}).unwrap();
+/// assert_ne!(a.id(), b.id());
+/// assert_eq!(a.id().to_string(), a.id().as_u64().to_string());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(u64);
+
+impl TaskId {
+    fn next() -> TaskId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        // Relaxed: only uniqueness matters, not ordering with other memory.
+        TaskId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The id as a number.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// assert!(pool.submit(async {}).unwrap().id().as_u64() > 0);
+    /// ```
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// Tells whether a task's value is a failure; set by a fallible submission
+/// (see [`crate::Fallible`]).
+pub(crate) type Classifier<T> = fn(&T) -> Option<&dyn fmt::Debug>;
+
+/// Per-task options, gathered by [`crate::TaskBuilder`].
+pub(crate) struct TaskOptions<T> {
+    pub(crate) name: Option<Arc<str>>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) classify: Option<Classifier<T>>,
+}
+
+impl<T> Default for TaskOptions<T> {
+    fn default() -> Self {
+        TaskOptions {
+            name: None,
+            timeout: None,
+            classify: None,
+        }
+    }
+}
+
+/// How a runner ended a task.
+pub(crate) enum Exit<T> {
+    Value(T),
+    Panicked(Box<dyn Any + Send>),
+    TimedOut(Duration),
+    /// Cancelled by its handle or a shutdown deadline, or dropped unfinished.
+    Cancelled,
+}
+
+const QUEUED: u8 = 0;
+const RUNNING: u8 = 1;
+const DONE: u8 = 2;
+
+enum Stage<T> {
+    Queued,
+    Running,
+    Done(Result<T, TaskError>),
+    Taken,
+}
+
+struct State<T> {
+    stage: Stage<T>,
+    /// The outcome's kind, kept after the outcome is taken (for `cancel`).
+    ended: Option<Ended>,
+    /// The outcome is a failure (panic, or a fallible task's `Err`).
+    failure: bool,
+    /// The handle was dropped before the outcome was taken.
+    detached: bool,
+}
+
+/// The typed part of a task: everything but the payload.
+pub(crate) struct TaskCore<T> {
+    id: TaskId,
+    name: Option<Arc<str>>,
+    pool: Arc<PoolShared>,
+    classify: Option<Classifier<T>>,
+    phase: AtomicU8,
+    cancel_requested: AtomicBool,
+    /// The runner's waker, so a cancel can wake a running task.
+    pub(crate) runner: AtomicWaker,
+    /// Notified once, when the outcome is published.
+    pub(crate) done: Event,
+    state: Mutex<State<T>>,
+}
+
+impl<T> TaskCore<T> {
+    pub(crate) fn id(&self) -> TaskId {
+        self.id
+    }
+
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    pub(crate) fn name_arc(&self) -> Option<Arc<str>> {
+        self.name.clone()
+    }
+
+    pub(crate) fn pool(&self) -> &Arc<PoolShared> {
+        &self.pool
+    }
+
+    pub(crate) fn label(&self) -> TaskLabel<'_> {
+        TaskLabel(self.id, self.name())
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        // Acquire: pairs with the Release in `publish`, so a caller that sees
+        // DONE also sees the outcome and the counters it updated.
+        self.phase.load(Ordering::Acquire) == DONE
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.phase.load(Ordering::Acquire) == RUNNING
+    }
+
+    pub(crate) fn is_cancel_requested(&self) -> bool {
+        // Acquire: pairs with the SeqCst store in `cancel`.
+        self.cancel_requested.load(Ordering::Acquire)
+    }
+
+    /// Takes the outcome out. `None` if it is not published or was taken.
+    pub(crate) fn take(&self) -> Option<Result<T, TaskError>> {
+        let mut state = lock(&self.state);
+        match std::mem::replace(&mut state.stage, Stage::Taken) {
+            Stage::Done(outcome) => Some(outcome),
+            other => {
+                state.stage = other;
+                None
+            }
+        }
+    }
+
+    /// Queued -> Running. Returns false if the task already ended (it was
+    /// cancelled or shut down while queued).
+    fn begin(&self) -> bool {
+        let mut state = lock(&self.state);
+        if !matches!(state.stage, Stage::Queued) {
+            return false;
+        }
+        state.stage = Stage::Running;
+        // Release: `is_running` readers see the transition.
+        self.phase.store(RUNNING, Ordering::Release);
+        true
+    }
+
+    /// Ends a task that never started: Queued -> Done(error). Returns
+    /// whether this call ended it.
+    fn end_unstarted(&self, ended: Ended) -> bool {
+        let mut state = lock(&self.state);
+        if !matches!(state.stage, Stage::Queued) {
+            return false;
+        }
+        let error = match ended {
+            Ended::Shutdown => TaskError::shutdown(self.id, self.name_arc()),
+            _ => TaskError::cancelled(self.id, self.name_arc()),
+        };
+        if ended == Ended::Cancelled {
+            // A later `cancel` must report true, and the runner must not
+            // mistake this for a value.
+            self.cancel_requested.store(true, Ordering::SeqCst);
+        }
+        state.stage = Stage::Done(Err(error));
+        state.ended = Some(ended);
+        drop(state);
+        self.pool.counters.ended_unstarted(ended);
+        self.publish();
+        self.pool.task_resolved();
+        true
+    }
+
+    /// Running -> Done. Called once, by the runner, after it dropped the
+    /// future and released the permit.
+    pub(crate) fn complete(&self, exit: Exit<T>) {
+        // A fallible task's value is classified before taking the lock: the
+        // classifier is user code (a `Fallible` impl) and may panic.
+        let value_failed = match (&exit, self.classify) {
+            (Exit::Value(v), Some(classify)) => {
+                catch_unwind(AssertUnwindSafe(|| classify(v).is_some())).unwrap_or(false)
+            }
+            _ => false,
+        };
+        let mut discarded = None;
+        let mut state = lock(&self.state);
+        debug_assert!(matches!(state.stage, Stage::Running));
+        // Decided under the lock that `cancel` takes: once `cancel` has
+        // returned true, the outcome is `Cancelled`, whatever the runner saw.
+        let (outcome, ended) = if self.is_cancel_requested() {
+            if let Exit::Value(v) = exit {
+                discarded = Some(v);
+            }
+            (Err(TaskError::cancelled(self.id, self.name_arc())), Ended::Cancelled)
+        } else {
+            match exit {
+                Exit::Value(v) if value_failed => (Ok(v), Ended::Failed),
+                Exit::Value(v) => (Ok(v), Ended::Completed),
+                Exit::Panicked(p) => (Err(TaskError::panicked(self.id, self.name_arc(), p)), Ended::Panicked),
+                Exit::TimedOut(after) => (
+                    Err(TaskError::timed_out(self.id, self.name_arc(), after)),
+                    Ended::TimedOut,
+                ),
+                Exit::Cancelled => (Err(TaskError::cancelled(self.id, self.name_arc())), Ended::Cancelled),
+            }
+        };
+        state.failure = matches!(ended, Ended::Failed | Ended::Panicked);
+        state.ended = Some(ended);
+        state.stage = Stage::Done(outcome);
+        // A detached failure is reported now: nobody is left to look at it.
+        let unobserved = (state.detached && state.failure).then(|| self.describe_failure(&state));
+        drop(state);
+        self.pool.counters.ended_running(ended);
+        self.publish();
+        self.pool.task_resolved();
+        if let Some(message) = unobserved {
+            self.pool.report_unobserved(self.id, self.name(), message);
+        }
+        if let Some(v) = discarded {
+            report::drop_contained(v, self.label(), "its discarded value");
+        }
+    }
+
+    /// Handle dropped: report an unobserved failure now, or mark the task
+    /// detached so that `complete` reports it.
+    pub(crate) fn detach(&self) {
+        let mut state = lock(&self.state);
+        let unobserved = match state.stage {
+            Stage::Done(_) if state.failure => Some(self.describe_failure(&state)),
+            Stage::Done(_) | Stage::Taken => None,
+            Stage::Queued | Stage::Running => {
+                state.detached = true;
+                None
+            }
+        };
+        drop(state);
+        if let Some(message) = unobserved {
+            self.pool.report_unobserved(self.id, self.name(), message);
+        }
+    }
+
+    /// The one-line description of a failed outcome, for the "never
+    /// retrieved" report. Formats user `Debug` code, so it is contained.
+    fn describe_failure(&self, state: &State<T>) -> String {
+        let Stage::Done(outcome) = &state.stage else {
+            return format!("{} failed", self.label());
+        };
+        let describe = || match outcome {
+            Err(e) => e.to_string(),
+            Ok(v) => match self.classify.and_then(|c| c(v)) {
+                Some(err) => format!("{} failed: {err:?}", self.label()),
+                None => format!("{} failed", self.label()),
+            },
+        };
+        catch_unwind(AssertUnwindSafe(describe)).unwrap_or_else(|_| format!("{} failed", self.label()))
+    }
+
+    fn publish(&self) {
+        // Release: pairs with the Acquire in `is_finished`.
+        self.phase.store(DONE, Ordering::Release);
+        self.done.notify(usize::MAX);
+    }
+
+    /// What `cancel` does to this core; `drop_payload` runs for a queued task.
+    fn cancel_with(&self, drop_payload: impl FnOnce()) -> bool {
+        let state = lock(&self.state);
+        match state.stage {
+            Stage::Queued => {
+                drop(state);
+                // Another thread may start or end it in between: recheck.
+                if self.end_unstarted(Ended::Cancelled) {
+                    drop_payload();
+                    true
+                } else {
+                    self.cancel_with(drop_payload)
+                }
+            }
+            Stage::Running => {
+                // SeqCst: ordered before the wake below and against the
+                // runner's register-then-check in `Run::poll`.
+                self.cancel_requested.store(true, Ordering::SeqCst);
+                drop(state);
+                self.runner.wake();
+                true
+            }
+            Stage::Done(_) | Stage::Taken => state.ended == Some(Ended::Cancelled),
+        }
+    }
+}
+
+/// What a queued task holds until it starts: the payload, its queue slot and
+/// its per-task timeout (whose clock starts with the task).
+struct Queued<P> {
+    payload: P,
+    slot: Option<Permit>,
+    timeout: Option<Duration>,
+}
+
+/// One task: its core and, while queued, its payload.
+pub(crate) struct Cell<P: Payload> {
+    core: TaskCore<P::Output>,
+    queued: Mutex<Option<Queued<P>>>,
+}
+
+/// The handle's view of a task.
+pub(crate) trait TaskRef<T>: Send + Sync {
+    fn core(&self) -> &TaskCore<T>;
+    /// See [`crate::TaskHandle::cancel`].
+    fn cancel(&self) -> bool;
+}
+
+/// The queue's and the registry's view of a task.
+pub(crate) trait Job: Send + Sync {
+    /// Whether the task already ended (cancelled while queued).
+    fn is_done(&self) -> bool;
+    /// Starts the task under `permit`; a task that already ended just drops it.
+    fn start(self: Arc<Self>, permit: Permit);
+    /// Ends a still-queued task with `ended` (cancel or shutdown).
+    fn end_unstarted(&self, ended: Ended) -> bool;
+    /// Cancels the task, queued or running.
+    fn cancel(&self) -> bool;
+}
+
+/// What a task runs: a future, or a closure that makes one or blocks.
+pub(crate) trait Payload: Send + 'static {
+    type Output: Send + 'static;
+    /// Turns the payload into a running task; see `run.rs`.
+    fn launch(self, start: Start<Self::Output>);
+}
+
+/// Everything a starting task needs besides its payload.
+pub(crate) struct Start<T> {
+    pub(crate) task: Arc<dyn TaskRef<T>>,
+    pub(crate) permit: Permit,
+    pub(crate) timeout: Option<Duration>,
+    /// The task's key in the pool's running-task registry.
+    pub(crate) key: usize,
+}
+
+impl<P: Payload> Cell<P> {
+    pub(crate) fn new(
+        payload: P,
+        slot: Option<Permit>,
+        options: TaskOptions<P::Output>,
+        pool: Arc<PoolShared>,
+    ) -> Cell<P> {
+        let TaskOptions {
+            name,
+            timeout,
+            classify,
+        } = options;
+        Cell {
+            core: TaskCore {
+                id: TaskId::next(),
+                name,
+                pool,
+                classify,
+                phase: AtomicU8::new(QUEUED),
+                cancel_requested: AtomicBool::new(false),
+                runner: AtomicWaker::new(),
+                done: Event::new(),
+                state: Mutex::new(State {
+                    stage: Stage::Queued,
+                    ended: None,
+                    failure: false,
+                    detached: false,
+                }),
+            },
+            queued: Mutex::new(Some(Queued { payload, slot, timeout })),
+        }
+    }
+
+    /// Takes the payload back from a task that was never queued.
+    pub(crate) fn take_back(&self) -> Option<P> {
+        lock(&self.queued).take().map(|q| q.payload)
+    }
+
+    fn drop_payload(&self) {
+        if let Some(queued) = lock(&self.queued).take() {
+            report::drop_contained(queued.payload, self.core.label(), "its cancelled future");
+        }
+    }
+}
+
+impl<P: Payload> TaskRef<P::Output> for Cell<P> {
+    fn core(&self) -> &TaskCore<P::Output> {
+        &self.core
+    }
+
+    fn cancel(&self) -> bool {
+        self.core.cancel_with(|| self.drop_payload())
+    }
+}
+
+impl<P: Payload> Job for Cell<P> {
+    fn is_done(&self) -> bool {
+        self.core.is_finished()
+    }
+
+    fn start(self: Arc<Self>, permit: Permit) {
+        if !self.core.begin() {
+            return;
+        }
+        let Some(Queued { payload, slot, timeout }) = lock(&self.queued).take() else {
+            unreachable!("a task that begins still holds its payload");
+        };
+        drop(slot);
+        let pool = Arc::clone(&self.core.pool);
+        let key = pool.on_start(Arc::clone(&self) as Arc<dyn Job>);
+        payload.launch(Start {
+            task: self,
+            permit,
+            timeout,
+            key,
+        });
+    }
+
+    fn end_unstarted(&self, ended: Ended) -> bool {
+        let ended_here = self.core.end_unstarted(ended);
+        if ended_here {
+            self.drop_payload();
+        }
+        ended_here
+    }
+
+    fn cancel(&self) -> bool {
+        TaskRef::cancel(self)
+    }
+}

@@ -1,0 +1,101 @@
+//! Small runtime-independent helpers: a two-way race, a thread-parking
+//! `block_on`, a one-shot yield and a poison-tolerant lock.
+
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+/// Which of two raced futures finished first.
+pub(crate) enum Either<A, B> {
+    Left(A),
+    Right(B),
+}
+
+/// Polls `a` then `b` until one is ready; the other is dropped.
+pub(crate) async fn race<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> {
+    let mut a = pin!(a);
+    let mut b = pin!(b);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(x) = a.as_mut().poll(cx) {
+            return Poll::Ready(Either::Left(x));
+        }
+        if let Poll::Ready(y) = b.as_mut().poll(cx) {
+            return Poll::Ready(Either::Right(y));
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Returns `Pending` once, waking itself, so other tasks get a turn.
+pub(crate) fn yield_now() -> impl Future<Output = ()> {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            return Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+}
+
+struct ThreadWaker(Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Blocks the calling thread on `future` by parking it between polls.
+///
+/// Unlike `rt::block_on` this drives no executor: it is for waiting on
+/// futures whose progress is made elsewhere (a permit, a task's outcome).
+pub(crate) fn block_on_here<F: Future>(future: F) -> F::Output {
+    let future = pin!(future);
+    match block_on_deadline(future, None) {
+        Some(out) => out,
+        None => unreachable!("no deadline was given"),
+    }
+}
+
+/// Like [`block_on_here`], but gives up (returning `None`) once `deadline`
+/// passes. The future stays with the caller, to be polled again later.
+pub(crate) fn block_on_deadline<F: Future>(mut future: Pin<&mut F>, deadline: Option<Instant>) -> Option<F::Output> {
+    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return Some(out);
+        }
+        match deadline {
+            None => thread::park(),
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return None;
+                }
+                thread::park_timeout(deadline - now);
+            }
+        }
+    }
+}
+
+/// `Instant::now() + timeout`, or `None` ("no deadline") when that does not
+/// fit in an `Instant`: a huge timeout means wait forever, never a panic.
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
+
+/// Locks `mutex`, ignoring poisoning: no user code runs under our locks, so
+/// a poisoned lock only means a panic elsewhere, not a broken invariant.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
