@@ -3,10 +3,11 @@
 //! [`Run`] owns the task's future and its permit. On every poll it checks for
 //! a cancel, polls the future inside `catch_unwind`, then the per-task
 //! timer. When the task ends, however it ends, the runner drops the future
-//! (catching a panic from its `Drop`), then the permit, and only then
-//! publishes the outcome: a waiter that sees the outcome also sees the
-//! permit back. If the executor drops the runner unfinished, `PinnedDrop`
-//! does the same and publishes `Cancelled`.
+//! (catching a panic from its `Drop`), publishes the outcome, and only then
+//! gives the permit back. So every task counted as running holds a permit,
+//! and the stats never show more running than the limit. If the executor
+//! drops the runner unfinished, `PinnedDrop` does the same and publishes
+//! `Cancelled`.
 
 use std::cell::Cell as StdCell;
 use std::future::Future;
@@ -112,7 +113,7 @@ impl<F: Future> Run<F> {
         }
     }
 
-    /// Drops the future, then the permit, then publishes `exit`. Idempotent.
+    /// Drops the future, publishes `exit`, then drops the permit. Idempotent.
     fn finish(self: Pin<&mut Self>, exit: Exit<F::Output>) {
         let mut this = self.project();
         let Some(task) = this.task.take() else { return };
@@ -121,9 +122,9 @@ impl<F: Future> Run<F> {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| slot.set(Slot::Empty))) {
             report::log_drop_panic(core.label(), "its future", payload.as_ref());
         }
-        drop(this.permit.take());
         core.pool().on_end(*this.key);
         core.complete(exit);
+        drop(this.permit.take());
     }
 }
 
