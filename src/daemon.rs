@@ -594,9 +594,12 @@ impl DaemonExecutorBuilder {
 /// The daemon thread: mark it, run the pool's driver, say goodbye.
 fn daemon_main(shared: Arc<PoolShared>, ready: mpsc::SyncSender<()>) {
     DAEMON_OF.with(|d| d.set(Some(shared.id())));
-    rt::block_on(async {
-        let _ = ready.send(());
-        Arc::clone(&shared).drive().await;
+    rt::run_local(|| {
+        let (shared, ready) = (Arc::clone(&shared), ready.clone());
+        async move {
+            let _ = ready.try_send(());
+            shared.drive().await;
+        }
     });
     report::info!("DaemonExecutor is stopped");
 }

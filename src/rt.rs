@@ -1,49 +1,91 @@
-//! The runtime seam: every call into async-std lives in this module.
+//! The runtime seam: every call into async-std, and into the smol-rs crates
+//! it is built from, lives in this module.
 //!
-//! async-std is discontinued upstream and names smol as its successor. Moving
-//! `taskpool` to smol means rewriting these few functions (and the channel
-//! re-export) against `smol`/`async-executor`/`blocking`/`async-channel`;
-//! nothing outside this file names async-std.
+//! async-std is discontinued upstream and names smol as its successor.
+//! Moving `taskpool` to smol means rewriting these few functions (and the
+//! channel re-export) against `smol`; nothing outside this file names a
+//! runtime.
+//!
+//! - A [`TaskPool`](crate::TaskPool)'s tasks are spawned on async-std's
+//!   global executor ([`spawn`]).
+//! - A daemon thread runs async-std's `block_on`, which drives the async-std
+//!   runtime on that thread, around a [`LocalExecutor`] of its own that runs
+//!   the pool's tasks ([`run_local`], [`spawn_local`]). Spawning there skips
+//!   async-std's per-spawn task-locals and trace logging: it is cheaper, and
+//!   a logger that panics cannot interrupt it.
+//! - Blocking closures run on the `blocking` thread pool, which is the pool
+//!   behind async-std's own `spawn_blocking` ([`spawn_blocking`]).
+//!
+//! async-std logs a trace line on every spawn and `block_on`. A logger that
+//! panics there must not take a pool down, so those calls are contained.
 
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use async_executor::LocalExecutor;
 
 /// The channel type behind the permit limiter and the task queue.
 ///
 /// async-std re-exports `async-channel`, which smol uses as well.
 pub(crate) use async_std::channel::{Receiver, Sender, TryRecvError, TrySendError, bounded, unbounded};
 
+thread_local! {
+    /// The executor of the daemon thread's tasks (see [`run_local`]).
+    static LOCAL: LocalExecutor<'static> = const { LocalExecutor::new() };
+}
+
 /// Spawns a `Send` future on async-std's global multi-threaded executor and
 /// detaches it: the pool tracks the task through its own handle.
+///
+/// If the logger panics while async-std logs the spawn, the future is
+/// dropped unstarted (a runner then ends its task as cancelled) and the
+/// caller carries on.
 pub(crate) fn spawn<F>(future: F)
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    drop(async_std::task::spawn(future));
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(async_std::task::spawn(future))));
 }
 
-/// Spawns a future on the current thread's local executor and detaches it.
+/// Spawns a future on the daemon thread's executor and detaches it.
 ///
-/// Only the daemon thread calls this, from inside [`block_on`], which is
-/// what drives the local executor.
+/// Only called on a daemon thread, inside [`run_local`], which drives it.
 pub(crate) fn spawn_local<F>(future: F)
 where
     F: Future<Output = ()> + 'static,
 {
-    drop(async_std::task::spawn_local(future));
+    LOCAL.with(|executor| executor.spawn(future).detach());
 }
 
-/// Runs a blocking closure on async-std's blocking thread pool and returns a
-/// future of its result. A panic in the closure resumes in the awaiting task.
-pub(crate) fn spawn_blocking<C, T>(f: C) -> impl Future<Output = T> + Send + Unpin + 'static
+/// Runs the future `main()` makes on this thread inside async-std's
+/// `block_on`, driving the thread's executor (and so every task spawned with
+/// [`spawn_local`]) meanwhile. Returns when that future completes.
+///
+/// `main` is called again if a panicking logger aborts async-std's
+/// `block_on` before the future starts; after a few such failures the
+/// executor is driven by a plain parking `block_on` instead.
+pub(crate) fn run_local<F, M>(mut main: M)
+where
+    M: FnMut() -> F,
+    F: Future<Output = ()>,
+{
+    LOCAL.with(|executor| {
+        for _ in 0..3 {
+            let future = executor.run(main());
+            if catch_unwind(AssertUnwindSafe(|| async_std::task::block_on(future))).is_ok() {
+                return;
+            }
+        }
+        crate::util::block_on_here(executor.run(main()));
+    });
+}
+
+/// Runs a blocking closure on the blocking thread pool and returns a future
+/// of its result. A panic in the closure resumes in whoever awaits it.
+pub(crate) fn spawn_blocking<C, T>(f: C) -> impl Future<Output = T> + Send + 'static
 where
     C: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    async_std::task::spawn_blocking(f)
-}
-
-/// Blocks the current thread on `future`, driving this thread's local
-/// executor (and so every task spawned with [`spawn_local`]) meanwhile.
-pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
-    async_std::task::block_on(future)
+    blocking::unblock(f)
 }

@@ -1,0 +1,158 @@
+//! `DaemonExecutor`: every task runs on its one named thread, whoever
+//! submitted it; `!Send` tasks; the log lines of its life.
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use common::{Recorder, watchdog};
+use taskpool::{DEFAULT_THREAD_NAME, DaemonExecutor};
+
+#[test]
+fn every_task_runs_on_the_daemon_thread_whoever_submits_it() {
+    watchdog(|| {
+        let executor = Arc::new(DaemonExecutor::new(3).unwrap());
+        assert_eq!(executor.thread_name(), DEFAULT_THREAD_NAME);
+        let submitters: Vec<_> = (0..4)
+            .map(|_| {
+                let executor = Arc::clone(&executor);
+                std::thread::spawn(move || {
+                    let handles: Vec<_> = (0..25)
+                        .map(|_| {
+                            executor
+                                .submit(async {
+                                    let me = std::thread::current();
+                                    (me.id(), me.name().map(str::to_owned))
+                                })
+                                .unwrap()
+                        })
+                        .collect();
+                    handles.into_iter().map(|h| h.wait().unwrap()).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for s in submitters {
+            for (id, name) in s.join().unwrap() {
+                assert_eq!(id, executor.thread_id());
+                assert_eq!(name.as_deref(), Some(DEFAULT_THREAD_NAME));
+            }
+        }
+        let blocking_thread = executor.submit_blocking(|| std::thread::current().id()).unwrap();
+        assert_ne!(
+            blocking_thread.wait().unwrap(),
+            executor.thread_id(),
+            "blocking work leaves the daemon"
+        );
+    });
+}
+
+#[test]
+fn the_thread_name_is_configurable() {
+    watchdog(|| {
+        let executor = DaemonExecutor::builder()
+            .limit(1)
+            .thread_name("DaemonThread")
+            .build()
+            .unwrap();
+        let name = executor
+            .submit(async { std::thread::current().name().map(str::to_owned) })
+            .unwrap();
+        assert_eq!(name.wait().unwrap().as_deref(), Some("DaemonThread"));
+    });
+}
+
+#[test]
+fn a_local_task_holds_non_send_state_on_the_daemon_thread() {
+    watchdog(|| {
+        let executor = DaemonExecutor::new(2).unwrap();
+        let thread = executor.thread_id();
+        let handle = executor
+            .submit_local(move || async move {
+                let log = Rc::new(RefCell::new(vec![std::thread::current().id()]));
+                futures_timer::Delay::new(std::time::Duration::from_micros(100)).await;
+                log.borrow_mut().push(std::thread::current().id());
+                let ids = log.borrow().clone();
+                ids
+            })
+            .unwrap();
+        assert_eq!(handle.wait().unwrap(), vec![thread, thread]);
+        let panicked = executor
+            .submit_local(|| -> std::future::Ready<()> { panic!("no future") })
+            .unwrap();
+        assert_eq!(panicked.wait().unwrap_err().panic_message(), Some("no future"));
+    });
+}
+
+#[test]
+fn a_local_task_on_a_global_pool_is_refused_with_the_closure_back() {
+    let pool = taskpool::TaskPool::new(1).unwrap();
+    let err = pool.build_task().submit_local(|| async { 1 }).unwrap_err();
+    assert!(err.is_unsupported());
+    let make = err.into_inner();
+    let executor = DaemonExecutor::new(1).unwrap();
+    assert_eq!(executor.submit_local(make).unwrap().wait().unwrap(), 1);
+}
+
+#[test]
+fn the_executor_logs_its_life_and_each_start() {
+    let recorder = Recorder::install();
+    watchdog(move || {
+        let executor = DaemonExecutor::builder()
+            .limit(2)
+            .thread_name("logged")
+            .build()
+            .unwrap();
+        let handles: Vec<_> = (0..3).map(|i| executor.submit(async move { i }).unwrap()).collect();
+        let panicked = executor.submit(async { panic!("kaboom") }).unwrap();
+        let panicked_id = panicked.id();
+        assert!(panicked.wait().unwrap_err().is_panic());
+        handles.into_iter().for_each(|h| drop(h.wait().unwrap()));
+        drop(executor);
+
+        let lines = recorder.lines();
+        let position = |needle: &str| {
+            lines
+                .iter()
+                .position(|(_, l)| l == needle)
+                .unwrap_or_else(|| panic!("no line {needle:?} in {lines:#?}"))
+        };
+        let starting = position("DaemonExecutor is starting...");
+        let started = position("DaemonExecutor is started");
+        let stopping = position("DaemonExecutor is stopping...");
+        let stopped = position("DaemonExecutor is stopped");
+        assert!(starting < started && started < stopping && stopping < stopped);
+        let sends = recorder.lines_with("TASK POOL: Sending task to execute. Number of active tasks: ");
+        assert!(sends.len() >= 4);
+        for (level, line) in &sends {
+            assert_eq!(*level, log::Level::Debug);
+            let n: usize = line.trim_end_matches('.').rsplit(' ').next().unwrap().parse().unwrap();
+            assert!((1..=2).contains(&n), "{line}");
+        }
+        let panic_lines = recorder.lines_with(&format!("task {panicked_id} panicked with message \"kaboom\""));
+        assert_eq!(panic_lines.len(), 1, "exactly one error line per observed panic");
+        assert_eq!(panic_lines[0].0, log::Level::Error);
+        assert!(
+            recorder.lines_with(&format!("task {panicked_id} failed")).is_empty(),
+            "it was observed"
+        );
+    });
+}
+
+#[test]
+fn debug_shows_the_useful_numbers_without_blocking() {
+    let executor = DaemonExecutor::new(3).unwrap();
+    let text = format!("{executor:?}");
+    for field in [
+        "limit: 3",
+        "running: 0",
+        "queued: 0",
+        "closed: false",
+        DEFAULT_THREAD_NAME,
+    ] {
+        assert!(text.contains(field), "{text}");
+    }
+    let text = format!("{:?}", executor.pool());
+    assert!(text.contains("limit: 3"), "{text}");
+}

@@ -1,0 +1,268 @@
+//! `TaskHandle`: async and blocking waits, timeouts that hand the handle
+//! back, state queries, cancel semantics, detach on drop.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Gate, signal, watchdog};
+use taskpool::{DaemonExecutor, TaskHandle, TaskPool};
+
+/// A task held at a gate, with a signal once it has started.
+fn held(pool: &TaskPool, gate: &Gate) -> TaskHandle<u32> {
+    let (started_tx, started_rx) = signal();
+    let gate = gate.clone();
+    let handle = pool
+        .submit(async move {
+            started_tx.send(()).await.unwrap();
+            gate.wait().await;
+            7
+        })
+        .unwrap();
+    started_rx.recv_blocking().unwrap();
+    handle
+}
+
+#[test]
+fn handle_is_a_future_and_has_blocking_waits() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let a = pool.submit(async { 1 }).unwrap();
+        let b = pool.submit(async { 2 }).unwrap();
+        let c = pool.submit(async { 3 }).unwrap();
+        // Awaited from another task of the pool.
+        let sum = pool.submit(async move { a.await.unwrap() + b.await.unwrap() }).unwrap();
+        assert_eq!(sum.wait().unwrap(), 3);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        assert_eq!(c.wait_deadline(deadline).unwrap().unwrap(), 3);
+    });
+}
+
+#[test]
+fn wait_timeout_hands_the_handle_back_and_can_wait_again() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let gate = Gate::new();
+        let mut handle = held(&pool, &gate);
+        let mut timeouts = 0;
+        let outcome = loop {
+            match handle.wait_timeout(Duration::from_millis(1)) {
+                Ok(outcome) => break outcome,
+                Err(timeout) => {
+                    timeouts += 1;
+                    // The seed's loop: log, then try again. Open the gate
+                    // after a few rounds so the task can finish.
+                    if timeouts == 3 {
+                        gate.open();
+                    }
+                    handle = timeout.into_inner();
+                }
+            }
+        };
+        assert_eq!(outcome.unwrap(), 7);
+        assert!(timeouts >= 3);
+    });
+}
+
+#[test]
+fn zero_timeout_is_a_non_blocking_check_and_max_waits_forever() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let gate = Gate::new();
+        let handle = held(&pool, &gate);
+        let handle = handle.wait_timeout(Duration::ZERO).unwrap_err().into_inner();
+        let past = Instant::now() - Duration::from_millis(1);
+        let handle = handle.wait_deadline(past).unwrap_err().into_inner();
+        gate.open();
+        // Duration::MAX does not overflow: it means forever.
+        assert_eq!(handle.wait_timeout(Duration::MAX).unwrap().unwrap(), 7);
+    });
+}
+
+#[test]
+fn is_running_and_is_finished_follow_the_task() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let gate = Gate::new();
+        let running = held(&pool, &gate);
+        let queued = pool.submit(async { 0 }).unwrap();
+        assert!(running.is_running() && !running.is_finished());
+        assert!(!queued.is_running() && !queued.is_finished());
+        gate.open();
+        assert_eq!(running.wait().unwrap(), 7);
+        assert_eq!(queued.wait().unwrap(), 0);
+    });
+}
+
+#[test]
+fn cancel_of_a_queued_task_means_it_never_starts() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let gate = Gate::new();
+        let blocker = held(&pool, &gate);
+        let (ran_tx, ran_rx) = signal();
+        let queued = pool.submit(async move { ran_tx.send(()).await.unwrap() }).unwrap();
+        assert!(queued.cancel());
+        // Ended at once, before any permit freed up.
+        assert!(queued.is_finished());
+        assert!(queued.wait().unwrap_err().is_cancelled());
+        gate.open();
+        blocker.wait().unwrap();
+        // Everything after it ran; the cancelled one never did.
+        pool.submit(async {}).unwrap().wait().unwrap();
+        assert!(ran_rx.try_recv().is_err(), "a cancelled queued task ran");
+        assert_eq!(pool.stats().cancelled, 1);
+    });
+}
+
+#[test]
+fn cancel_of_a_running_task_drops_it_at_its_next_await() {
+    struct Dropped(Option<async_channel::Sender<()>>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            let _ = self.0.take().unwrap().try_send(());
+        }
+    }
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let (started_tx, started_rx) = signal();
+        let (dropped_tx, dropped_rx) = signal();
+        let handle = pool
+            .submit(async move {
+                let _guard = Dropped(Some(dropped_tx));
+                started_tx.send(()).await.unwrap();
+                std::future::pending::<()>().await
+            })
+            .unwrap();
+        started_rx.recv_blocking().unwrap();
+        assert!(handle.is_running());
+        assert!(handle.cancel());
+        assert!(handle.cancel(), "cancel is idempotent");
+        assert!(handle.wait().unwrap_err().is_cancelled());
+        // The future was dropped before the outcome was published.
+        dropped_rx.try_recv().expect("the cancelled future was dropped");
+    });
+}
+
+#[test]
+fn cancel_after_a_value_returns_false_and_keeps_the_value() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let (done_tx, done_rx) = signal();
+        let handle = pool.submit(async { 5 }).unwrap();
+        // A second task observes the first's completion for us.
+        let probe = pool.submit(async move { done_tx.send(()).await.unwrap() }).unwrap();
+        done_rx.recv_blocking().unwrap();
+        probe.wait().unwrap();
+        // Limit 1 and FIFO: the first task ended before the second started.
+        assert!(handle.is_finished());
+        assert!(!handle.cancel());
+        assert_eq!(handle.wait().unwrap(), 5);
+    });
+}
+
+#[test]
+fn dropping_a_handle_detaches_the_task_it_keeps_running() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let gate = Gate::new();
+        let (done_tx, done_rx) = signal();
+        let g = gate.clone();
+        let handle = pool
+            .submit(async move {
+                g.wait().await;
+                done_tx.send(()).await.unwrap();
+            })
+            .unwrap();
+        drop(handle);
+        gate.open();
+        done_rx.recv_blocking().expect("a detached task runs to the end");
+    });
+}
+
+#[test]
+fn ids_are_unique_and_names_are_kept() {
+    let pool = TaskPool::new(1).unwrap();
+    let a = pool.build_task().name("alpha").submit(async {}).unwrap();
+    let b = pool.submit(async {}).unwrap();
+    assert_ne!(a.id(), b.id());
+    assert_eq!(a.name(), Some("alpha"));
+    assert_eq!(b.name(), None);
+    let debug = format!("{a:?}");
+    assert!(
+        debug.contains("alpha") && debug.contains(&a.id().to_string()),
+        "{debug}"
+    );
+}
+
+#[test]
+fn blocking_wait_on_the_daemon_thread_panics_instead_of_deadlocking() {
+    watchdog(|| {
+        let executor = std::sync::Arc::new(DaemonExecutor::new(2).unwrap());
+        let inner = std::sync::Arc::clone(&executor);
+        let outer = executor
+            .submit(async move {
+                let child = inner.submit(async { 1 }).unwrap();
+                child.wait() // blocking, on the daemon thread
+            })
+            .unwrap();
+        let err = outer.wait().unwrap_err();
+        assert!(err.is_panic());
+        assert!(err.panic_message().unwrap().contains("would deadlock"), "{err}");
+        // The executor lives on.
+        assert_eq!(executor.submit(async { 2 }).unwrap().wait().unwrap(), 2);
+    });
+}
+
+#[test]
+fn a_zero_wait_on_the_daemon_thread_is_allowed() {
+    watchdog(|| {
+        let executor = std::sync::Arc::new(DaemonExecutor::new(2).unwrap());
+        let inner = std::sync::Arc::clone(&executor);
+        let outer = executor
+            .submit(async move {
+                let child = inner.submit(std::future::pending::<()>()).unwrap();
+                let child = child.wait_timeout(Duration::ZERO).unwrap_err().into_inner();
+                child.cancel()
+            })
+            .unwrap();
+        assert!(outer.wait().unwrap());
+    });
+}
+
+#[test]
+fn pool_executor_and_handles_are_send_sync_and_the_pool_is_cheap_to_clone() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<TaskPool>();
+    send_sync::<DaemonExecutor>();
+    send_sync::<TaskHandle<String>>();
+    send_sync::<taskpool::TaskError>();
+    send_sync::<taskpool::SubmitError<std::future::Ready<u8>>>();
+    send_sync::<taskpool::WaitTimeoutError<u8>>();
+    // A clone is one pointer: no limiter or queue is copied.
+    assert_eq!(std::mem::size_of::<TaskPool>(), std::mem::size_of::<usize>());
+    let pool = TaskPool::new(1).unwrap();
+    let clone = pool.clone();
+    clone.set_limit(4).unwrap();
+    assert_eq!(pool.limit(), 4, "clones share one limiter");
+}
+
+#[test]
+fn submit_works_from_plain_threads_and_from_inside_tasks() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let from_threads: Vec<_> = (0..4)
+            .map(|i| {
+                let pool = pool.clone();
+                std::thread::spawn(move || pool.submit(async move { i }).unwrap().wait().unwrap())
+            })
+            .collect();
+        let sum: i32 = from_threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(sum, 6);
+        let inner = pool.clone();
+        let nested = pool
+            .submit(async move { inner.submit(async { 10 }).unwrap().await.unwrap() })
+            .unwrap();
+        assert_eq!(nested.wait().unwrap(), 10);
+    });
+}
