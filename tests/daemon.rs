@@ -73,8 +73,7 @@ fn a_local_task_holds_non_send_state_on_the_daemon_thread() {
                 let log = Rc::new(RefCell::new(vec![std::thread::current().id()]));
                 futures_timer::Delay::new(std::time::Duration::from_micros(100)).await;
                 log.borrow_mut().push(std::thread::current().id());
-                let ids = log.borrow().clone();
-                ids
+                log.borrow().clone()
             })
             .unwrap();
         assert_eq!(handle.wait().unwrap(), vec![thread, thread]);
@@ -108,7 +107,7 @@ fn the_executor_logs_its_life_and_each_start() {
         let panicked = executor.submit(async { panic!("kaboom") }).unwrap();
         let panicked_id = panicked.id();
         assert!(panicked.wait().unwrap_err().is_panic());
-        handles.into_iter().for_each(|h| drop(h.wait().unwrap()));
+        handles.into_iter().for_each(|h| assert!(h.wait().is_ok()));
         drop(executor);
 
         let lines = recorder.lines();
