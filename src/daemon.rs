@@ -386,9 +386,7 @@ impl DaemonExecutor {
     /// ```
     pub fn shutdown(&self, mode: ShutdownMode) {
         let shared = self.pool.shared();
-        if shared.begin_shutdown(mode) {
-            report::info!("DaemonExecutor is stopping...");
-        }
+        shared.begin_shutdown(mode);
         if is_daemon_thread_of(shared.id()) {
             return;
         }

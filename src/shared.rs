@@ -91,6 +91,8 @@ pub(crate) struct PoolShared {
     /// Accepted tasks that have not ended yet (queued or running).
     live: AtomicUsize,
     idle: Event,
+    /// Set by the first `close`.
+    closing: AtomicBool,
     cancel_pending: AtomicBool,
     deadline: Mutex<Option<Instant>>,
     /// Notified when `cancel_pending` or `deadline` change.
@@ -116,6 +118,7 @@ impl PoolShared {
             counters: Counters::default(),
             live: AtomicUsize::new(0),
             idle: Event::new(),
+            closing: AtomicBool::new(false),
             cancel_pending: AtomicBool::new(false),
             deadline: Mutex::new(None),
             shutdown_changed: Event::new(),
@@ -308,13 +311,21 @@ impl PoolShared {
 
     /// Stops accepting tasks. Returns whether this call closed the pool.
     pub(crate) fn close(&self) -> bool {
-        let closed_now = self.queue_tx.close();
+        // AcqRel: one caller wins, and it logs before closing, since a
+        // closed daemon may drain and log "stopped" at once.
+        if self.closing.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        if self.runtime == Runtime::Daemon {
+            report::info!("DaemonExecutor is stopping...");
+        }
+        self.queue_tx.close();
         if let Some(slots) = &self.slots {
             // Wakes submitters blocked on a full queue: they get their
             // futures back.
             slots.close();
         }
-        closed_now
+        true
     }
 
     /// Closes the pool and applies `mode`. Returns whether this call closed
