@@ -205,9 +205,9 @@ impl Limiter {
         self.shared.closed_tx.is_closed()
     }
 
-    /// Changes the limit. Running permits are never taken back: a shrink
-    /// becomes a debt (see the module docs).
-    pub(crate) fn set_limit(&self, new: usize) {
+    /// Changes the limit and returns the old one. Running permits are never
+    /// taken back: a shrink becomes a debt (see the module docs).
+    pub(crate) fn set_limit(&self, new: usize) -> usize {
         debug_assert!(new > 0);
         let mut tokens = self.shared.tokens.write().unwrap_or_else(PoisonError::into_inner);
         let old = self.shared.limit.swap(new, Ordering::AcqRel);
@@ -245,6 +245,7 @@ impl Limiter {
             }
             tokens.fill(grow);
         }
+        old
     }
 }
 

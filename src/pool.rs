@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use crate::builder::TaskBuilder;
 use crate::error::{ConfigError, SubmitError, TrySubmitError};
 use crate::handle::TaskHandle;
-use crate::report::UnobservedFailure;
+use crate::report::{self, UnobservedFailure};
 use crate::rt;
 use crate::shared::{PoolConfig, PoolShared, Runtime, UnobservedHook};
 use crate::shutdown::{Shutdown, ShutdownMode};
@@ -279,7 +279,8 @@ impl TaskPool {
         if limit == 0 {
             return Err(ConfigError::ZeroLimit);
         }
-        self.shared.limiter().set_limit(limit);
+        let old = self.shared.limiter().set_limit(limit);
+        report::debug!("TASK POOL: limit changed from {old} to {limit}.");
         Ok(())
     }
 

@@ -122,8 +122,7 @@ impl<F: Future> Run<F> {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| slot.set(Slot::Empty))) {
             report::log_drop_panic(core.label(), "its future", payload.as_ref());
         }
-        core.pool().on_end(*this.key);
-        core.complete(exit);
+        core.complete(exit, *this.key);
         drop(this.permit.take());
     }
 }

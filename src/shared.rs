@@ -12,6 +12,7 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::pin::pin;
+use std::sync::MutexGuard;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,7 +26,7 @@ use crate::limiter::{Limiter, Permit};
 use crate::report;
 use crate::rt::{Receiver, Sender, unbounded};
 use crate::shutdown::ShutdownMode;
-use crate::stats::{Counters, Ended, Stats};
+use crate::stats::{Counts, Ended, Stats};
 use crate::task::{Cell, Job, Payload, TaskId, TaskOptions};
 use crate::util::{Either, deadline_after, lock, race, yield_now};
 
@@ -73,7 +74,11 @@ pub(crate) struct PoolConfig {
     pub(crate) on_unobserved: Option<UnobservedHook>,
 }
 
-struct Registry {
+/// The pool's bookkeeping, under one short lock taken when a task is
+/// queued, starts or ends (never while it runs).
+struct Book {
+    counts: Counts,
+    /// Running tasks, for a shutdown deadline to cancel.
     running: Slab<Arc<dyn Job>>,
     /// Set by a shutdown deadline: tasks that start from now on are
     /// cancelled as they start.
@@ -87,9 +92,8 @@ pub(crate) struct PoolShared {
     slots: Option<Limiter>,
     queue_tx: Sender<Arc<dyn Job>>,
     queue_rx: Receiver<Arc<dyn Job>>,
-    pub(crate) counters: Counters,
-    /// Accepted tasks that have not ended yet (queued or running).
-    live: AtomicUsize,
+    book: Mutex<Book>,
+    /// Notified when the last accepted task ends.
     idle: Event,
     /// Set by the first `close`.
     closing: AtomicBool,
@@ -97,7 +101,6 @@ pub(crate) struct PoolShared {
     deadline: Mutex<Option<Instant>>,
     /// Notified when `cancel_pending` or `deadline` change.
     shutdown_changed: Event,
-    registry: Mutex<Registry>,
     stopped: AtomicBool,
     stopped_event: Event,
     /// Live `TaskPool` values; the last one to go closes the pool.
@@ -115,17 +118,16 @@ impl PoolShared {
             slots: config.queue_capacity.map(Limiter::new),
             queue_tx,
             queue_rx,
-            counters: Counters::default(),
-            live: AtomicUsize::new(0),
+            book: Mutex::new(Book {
+                counts: Counts::default(),
+                running: Slab::new(),
+                aborted: false,
+            }),
             idle: Event::new(),
             closing: AtomicBool::new(false),
             cancel_pending: AtomicBool::new(false),
             deadline: Mutex::new(None),
             shutdown_changed: Event::new(),
-            registry: Mutex::new(Registry {
-                running: Slab::new(),
-                aborted: false,
-            }),
             stopped: AtomicBool::new(false),
             stopped_event: Event::new(),
             pool_handles: AtomicUsize::new(0),
@@ -146,7 +148,7 @@ impl PoolShared {
     }
 
     pub(crate) fn stats(&self) -> Stats {
-        self.counters.snapshot(self.limiter.limit())
+        lock(&self.book).counts.snapshot(self.limiter.limit())
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -250,15 +252,16 @@ impl PoolShared {
         options: TaskOptions<P::Output>,
     ) -> Result<TaskHandle<P::Output>, P> {
         let cell = Arc::new(Cell::new(payload, slot, options, Arc::clone(self)));
-        self.counters.submitted();
-        self.live.fetch_add(1, Ordering::AcqRel);
+        // Counted before it is queued: the dispatcher may start it at once.
+        lock(&self.book).counts.submitted();
         let job: Arc<dyn Job> = cell.clone();
         match self.queue_tx.try_send(job) {
             Ok(()) => Ok(TaskHandle::new(cell)),
             Err(_) => {
                 let payload = cell.take_back().expect("an unqueued task still holds its payload");
-                self.counters.rejected();
-                self.task_resolved();
+                let mut book = lock(&self.book);
+                book.counts.rejected();
+                self.notify_if_idle(book);
                 Err(payload)
             }
         }
@@ -269,11 +272,11 @@ impl PoolShared {
     /// A task starts: count it, register it for a deadline abort, log it.
     /// Returns its registry key.
     pub(crate) fn on_start(&self, job: Arc<dyn Job>) -> usize {
-        let running = self.counters.started();
-        let mut registry = lock(&self.registry);
-        let key = registry.running.insert(Arc::clone(&job));
-        let aborted = registry.aborted;
-        drop(registry);
+        let mut book = lock(&self.book);
+        let running = book.counts.started();
+        let key = book.running.insert(Arc::clone(&job));
+        let aborted = book.aborted;
+        drop(book);
         report::debug!("TASK POOL: Sending task to execute. Number of active tasks: {running}.");
         if aborted {
             job.cancel();
@@ -281,16 +284,26 @@ impl PoolShared {
         key
     }
 
-    /// A started task ended (its runner calls this before publishing).
-    pub(crate) fn on_end(&self, key: usize) {
-        lock(&self.registry).running.try_remove(key);
+    /// A started task ended; its outcome is about to be published.
+    pub(crate) fn end_running(&self, key: usize, ended: Ended) {
+        let mut book = lock(&self.book);
+        book.running.try_remove(key);
+        book.counts.ended_running(ended);
+        self.notify_if_idle(book);
     }
 
-    /// A task's outcome was published (or its submission refused).
-    pub(crate) fn task_resolved(&self) {
-        // AcqRel: the waiter woken by `idle` must see everything the last
-        // task did.
-        if self.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+    /// A queued task ended without starting; its outcome is about to be
+    /// published.
+    pub(crate) fn end_unstarted(&self, ended: Ended) {
+        let mut book = lock(&self.book);
+        book.counts.ended_unstarted(ended);
+        self.notify_if_idle(book);
+    }
+
+    fn notify_if_idle(&self, book: MutexGuard<'_, Book>) {
+        let idle = book.counts.live() == 0;
+        drop(book);
+        if idle {
             self.idle.notify(usize::MAX);
         }
     }
@@ -360,9 +373,9 @@ impl PoolShared {
     fn abort(&self) {
         self.cancel_pending();
         let running: Vec<Arc<dyn Job>> = {
-            let mut registry = lock(&self.registry);
-            registry.aborted = true;
-            registry.running.iter().map(|(_, job)| Arc::clone(job)).collect()
+            let mut book = lock(&self.book);
+            book.aborted = true;
+            book.running.iter().map(|(_, job)| Arc::clone(job)).collect()
         };
         for job in running {
             job.cancel();
@@ -449,13 +462,17 @@ impl PoolShared {
         }
     }
 
+    fn is_idle(&self) -> bool {
+        lock(&self.book).counts.live() == 0
+    }
+
     async fn wait_idle(&self) {
         loop {
-            if self.live.load(Ordering::Acquire) == 0 {
+            if self.is_idle() {
                 return;
             }
             let listener = self.idle.listen();
-            if self.live.load(Ordering::Acquire) == 0 {
+            if self.is_idle() {
                 return;
             }
             listener.await;

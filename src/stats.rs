@@ -1,16 +1,10 @@
-//! Lock-free counters and the [`Stats`] snapshot built from them.
+//! The pool's counts and the [`Stats`] snapshot taken of them.
 //!
-//! Every counter only ever grows, and each task moves through them in one
-//! direction: submitted, then either rejected, ended unstarted (cancelled or
-//! shut down while queued) or started, and a started task then ends once.
-//! `queued` and `running` are not stored: they are derived as differences.
-//! Reading the later stages first and `submitted` last (each load Acquire,
-//! each increment Release) means every difference is a count of real tasks,
-//! never negative, and the snapshot's invariant holds by construction:
-//!
-//! `submitted == queued + running + completed + panicked + cancelled + timed_out + shut_down`
-
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+//! The counts live under the short lock the pool already takes when a task
+//! is queued, starts or ends (the same lock that guards its registry of
+//! running tasks), so a snapshot is exact: every task is in exactly one
+//! bucket, and `running` never exceeds the tasks holding permits. Nothing
+//! holds the lock while a task runs.
 
 /// How a task ended; one per task, recorded once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,109 +20,95 @@ pub(crate) enum Ended {
     Shutdown,
 }
 
-/// The pool's counters. See the module docs for how they are read.
+/// The pool's counts. Kept under the pool's bookkeeping lock.
 #[derive(Debug, Default)]
-pub(crate) struct Counters {
-    submitted: AtomicU64,
-    rejected: AtomicU64,
-    started: AtomicU64,
-    cancelled_queued: AtomicU64,
-    shut_down: AtomicU64,
-    completed: AtomicU64,
-    failed: AtomicU64,
-    panicked: AtomicU64,
-    cancelled_running: AtomicU64,
-    timed_out: AtomicU64,
-    /// Live count of running tasks, for the log line and the peak.
-    running: AtomicUsize,
-    peak: AtomicUsize,
+pub(crate) struct Counts {
+    submitted: u64,
+    queued: u64,
+    running: u64,
+    peak: u64,
+    completed: u64,
+    failed: u64,
+    panicked: u64,
+    cancelled: u64,
+    timed_out: u64,
+    shut_down: u64,
 }
 
-fn bump(counter: &AtomicU64) {
-    // Release: a reader that sees this increment sees the earlier stages'.
-    counter.fetch_add(1, Ordering::Release);
-}
-
-fn read(counter: &AtomicU64) -> u64 {
-    counter.load(Ordering::Acquire)
-}
-
-impl Counters {
-    pub(crate) fn submitted(&self) {
-        bump(&self.submitted);
+impl Counts {
+    pub(crate) fn submitted(&mut self) {
+        self.submitted += 1;
+        self.queued += 1;
     }
 
     /// A submission counted by `submitted` was handed back after all.
-    pub(crate) fn rejected(&self) {
-        bump(&self.rejected);
+    pub(crate) fn rejected(&mut self) {
+        self.submitted -= 1;
+        self.queued -= 1;
     }
 
-    /// A task starts; returns how many are running now, itself included.
-    pub(crate) fn started(&self) -> usize {
-        bump(&self.started);
-        // AcqRel: the running count is a plain gauge, but the peak must see
-        // every value it went through.
-        let now = self.running.fetch_add(1, Ordering::AcqRel) + 1;
-        self.peak.fetch_max(now, Ordering::AcqRel);
-        now
+    /// A queued task starts; returns how many are running now, itself
+    /// included.
+    pub(crate) fn started(&mut self) -> u64 {
+        self.queued -= 1;
+        self.running += 1;
+        self.peak = self.peak.max(self.running);
+        self.running
     }
 
-    pub(crate) fn ended_unstarted(&self, ended: Ended) {
+    /// A queued task ended without starting (cancelled or shut down).
+    pub(crate) fn ended_unstarted(&mut self, ended: Ended) {
+        self.queued -= 1;
+        self.count(ended);
+    }
+
+    /// A started task ended.
+    pub(crate) fn ended_running(&mut self, ended: Ended) {
+        self.running -= 1;
+        self.count(ended);
+    }
+
+    fn count(&mut self, ended: Ended) {
         match ended {
-            Ended::Shutdown => bump(&self.shut_down),
-            _ => bump(&self.cancelled_queued),
-        }
-    }
-
-    pub(crate) fn ended_running(&self, ended: Ended) {
-        match ended {
-            Ended::Completed => bump(&self.completed),
+            Ended::Completed => self.completed += 1,
             Ended::Failed => {
-                // `completed` first: `failed <= completed` in every snapshot.
-                bump(&self.completed);
-                bump(&self.failed);
+                self.completed += 1;
+                self.failed += 1;
             }
-            Ended::Panicked => bump(&self.panicked),
-            Ended::Cancelled => bump(&self.cancelled_running),
-            Ended::TimedOut => bump(&self.timed_out),
-            Ended::Shutdown => bump(&self.shut_down),
+            Ended::Panicked => self.panicked += 1,
+            Ended::Cancelled => self.cancelled += 1,
+            Ended::TimedOut => self.timed_out += 1,
+            Ended::Shutdown => self.shut_down += 1,
         }
-        self.running.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Accepted tasks that have not ended: queued or running.
+    pub(crate) fn live(&self) -> u64 {
+        self.queued + self.running
     }
 
     pub(crate) fn snapshot(&self, limit: usize) -> Stats {
-        // Later stages first, so that each difference below is >= 0.
-        let failed = read(&self.failed);
-        let completed = read(&self.completed);
-        let panicked = read(&self.panicked);
-        let cancelled_running = read(&self.cancelled_running);
-        let timed_out = read(&self.timed_out);
-        let started = read(&self.started);
-        let cancelled_queued = read(&self.cancelled_queued);
-        let shut_down = read(&self.shut_down);
-        let rejected = read(&self.rejected);
-        let submitted = read(&self.submitted) - rejected;
-        let running = started - (completed + panicked + cancelled_running + timed_out);
-        let queued = submitted - (started + cancelled_queued + shut_down);
         Stats {
             limit,
-            running,
-            queued,
-            peak_running: self.peak.load(Ordering::Acquire) as u64,
-            submitted,
-            completed,
-            failed,
-            panicked,
-            cancelled: cancelled_queued + cancelled_running,
-            timed_out,
-            shut_down,
+            running: self.running,
+            queued: self.queued,
+            peak_running: self.peak,
+            submitted: self.submitted,
+            completed: self.completed,
+            failed: self.failed,
+            panicked: self.panicked,
+            cancelled: self.cancelled,
+            timed_out: self.timed_out,
+            shut_down: self.shut_down,
         }
     }
 }
 
 /// A snapshot of a pool's figures, from [`TaskPool::stats`](crate::TaskPool::stats).
 ///
-/// Taking it holds no lock. Counts are cumulative since the pool was built,
+/// Taking it is cheap: a short lock that no running task holds. The
+/// snapshot is exact, one instant of the pool. Counts are cumulative since
+/// the pool was built,
 /// except `running` and `queued`, which are current. Every task is in
 /// exactly one bucket, so each snapshot keeps
 /// `submitted == queued + running + completed + panicked + cancelled + timed_out + shut_down`;
@@ -194,8 +174,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn snapshot_derives_queued_and_running() {
-        let c = Counters::default();
+    fn each_task_moves_through_the_buckets_once() {
+        let mut c = Counts::default();
         for _ in 0..5 {
             c.submitted();
         }
@@ -211,5 +191,6 @@ mod tests {
         assert_eq!((s.completed, s.failed, s.shut_down), (1, 1, 1));
         assert_eq!(s.peak_running, 2);
         assert_eq!(s.submitted, s.queued + s.running + s.finished());
+        assert_eq!(c.live(), 2);
     }
 }

@@ -220,15 +220,15 @@ impl<T> TaskCore<T> {
         state.stage = Stage::Done(Err(error));
         state.ended = Some(ended);
         drop(state);
-        self.pool.counters.ended_unstarted(ended);
+        self.pool.end_unstarted(ended);
         self.publish();
-        self.pool.task_resolved();
         true
     }
 
     /// Running -> Done. Called once, by the runner, after it dropped the
-    /// future and released the permit.
-    pub(crate) fn complete(&self, exit: Exit<T>) {
+    /// future and before it releases the permit; `key` is the task's key in
+    /// the pool's registry.
+    pub(crate) fn complete(&self, exit: Exit<T>, key: usize) {
         // A fallible task's value is classified before taking the lock: the
         // classifier is user code (a `Fallible` impl) and may panic.
         let value_failed = match (&exit, self.classify) {
@@ -265,9 +265,8 @@ impl<T> TaskCore<T> {
         // A detached failure is reported now: nobody is left to look at it.
         let unobserved = (state.detached && state.failure).then(|| self.describe_failure(&state));
         drop(state);
-        self.pool.counters.ended_running(ended);
+        self.pool.end_running(key, ended);
         self.publish();
-        self.pool.task_resolved();
         if let Some(message) = unobserved {
             self.pool.report_unobserved(self.id, self.name(), message);
         }

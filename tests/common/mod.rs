@@ -56,6 +56,11 @@ impl Gate {
     pub fn open(&self) {
         self.tx.close();
     }
+
+    /// Whether the gate is still shut (for loops on plain threads).
+    pub fn wait_is_pending(&self) -> bool {
+        !self.tx.is_closed()
+    }
 }
 
 /// A one-shot signal from a task to the test: "I have started".
@@ -115,6 +120,8 @@ impl Drop for Inside {
 /// test binary (the `log` facade allows one logger per process).
 pub struct Recorder {
     lines: Mutex<Vec<(log::Level, String)>>,
+    /// The same lines, each with the name of the thread that logged it.
+    by_thread: Mutex<Vec<(Option<String>, String)>>,
 }
 
 impl log::Log for Recorder {
@@ -124,6 +131,8 @@ impl log::Log for Recorder {
 
     fn log(&self, record: &log::Record<'_>) {
         let line = record.args().to_string();
+        let thread = std::thread::current().name().map(str::to_owned);
+        self.by_thread.lock().unwrap().push((thread, line.clone()));
         self.lines.lock().unwrap().push((record.level(), line));
     }
 
@@ -137,6 +146,7 @@ impl Recorder {
         RECORDER.get_or_init(|| {
             let recorder: &'static Recorder = Box::leak(Box::new(Recorder {
                 lines: Mutex::new(Vec::new()),
+                by_thread: Mutex::new(Vec::new()),
             }));
             log::set_logger(recorder).expect("no other logger in this test binary");
             log::set_max_level(log::LevelFilter::Trace);
@@ -153,5 +163,49 @@ impl Recorder {
     /// Every line logged so far.
     pub fn lines(&self) -> Vec<(log::Level, String)> {
         self.lines.lock().unwrap().clone()
+    }
+
+    /// Every line logged so far by the thread named `thread`, in order.
+    pub fn lines_of_thread(&self, thread: &str) -> Vec<String> {
+        let lines = self.by_thread.lock().unwrap();
+        lines
+            .iter()
+            .filter(|(t, _)| t.as_deref() == Some(thread))
+            .map(|(_, l)| l.clone())
+            .collect()
+    }
+}
+
+/// Polls futures by hand with a waker that raises a flag, to prove
+/// "pending, then woken, then ready" without sleeping.
+pub struct FlagWaker {
+    flag: Arc<std::sync::atomic::AtomicBool>,
+    waker: std::task::Waker,
+}
+
+struct Flag(Arc<std::sync::atomic::AtomicBool>);
+
+impl std::task::Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl FlagWaker {
+    pub fn new() -> FlagWaker {
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let waker = std::task::Waker::from(Arc::new(Flag(Arc::clone(&flag))));
+        FlagWaker { flag, waker }
+    }
+
+    /// Polls `future` once, clearing the flag first.
+    pub fn poll<F: std::future::Future + ?Sized>(&self, future: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
+        self.flag.store(false, Ordering::SeqCst);
+        future.poll(&mut std::task::Context::from_waker(&self.waker))
+    }
+
+    /// Whether the waker was woken since the last poll.
+    pub fn woken(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
     }
 }
