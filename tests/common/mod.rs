@@ -57,6 +57,12 @@ impl Gate {
         self.tx.close();
     }
 
+    /// A receiver whose `recv_blocking` returns once the gate opens, for
+    /// blocking code.
+    pub fn receiver(&self) -> async_channel::Receiver<()> {
+        self.rx.clone()
+    }
+
     /// Whether the gate is still shut (for loops on plain threads).
     pub fn wait_is_pending(&self) -> bool {
         !self.tx.is_closed()

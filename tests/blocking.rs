@@ -1,0 +1,148 @@
+//! `submit_blocking`: blocking closures on the blocking pool, under the
+//! same limit as async tasks; panics propagate; cancel before start works.
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+
+use common::{Gate, Probe, signal, watchdog};
+use taskpool::{DaemonExecutor, TaskPool};
+
+#[test]
+fn blocking_closures_share_the_limit_with_async_tasks() {
+    watchdog(|| {
+        let executor = DaemonExecutor::new(3).unwrap();
+        let probe = Probe::default();
+        let mut handles = Vec::new();
+        for i in 0..30 {
+            let probe = probe.clone();
+            if i % 2 == 0 {
+                handles.push(
+                    executor
+                        .submit_blocking(move || {
+                            let _inside = probe.enter();
+                            std::thread::sleep(std::time::Duration::from_micros(200)); // simulated blocking work
+                        })
+                        .unwrap(),
+                );
+            } else {
+                handles.push(
+                    executor
+                        .submit(async move {
+                            let _inside = probe.enter();
+                            futures_timer::Delay::new(std::time::Duration::from_micros(200)).await;
+                        })
+                        .unwrap(),
+                );
+            }
+        }
+        handles.into_iter().for_each(|h| h.wait().unwrap());
+        assert!(probe.max() <= 3, "{} ran at once", probe.max());
+        assert_eq!(probe.entered(), 30);
+    });
+}
+
+#[test]
+fn the_limit_holds_blocking_closures_even_when_all_could_run() {
+    watchdog(|| {
+        // Three closures wait at a barrier of three: they can only get past
+        // it if all three run at once, which a limit of 3 allows...
+        let pool = TaskPool::new(3).unwrap();
+        let barrier = Arc::new(Barrier::new(3));
+        let handles: Vec<_> = (0..3)
+            .map(|_| {
+                let barrier = Arc::clone(&barrier);
+                pool.submit_blocking(move || barrier.wait().is_leader()).unwrap()
+            })
+            .collect();
+        let leaders = handles.into_iter().map(|h| h.wait().unwrap()).filter(|l| *l).count();
+        assert_eq!(leaders, 1);
+        // ...and a fourth closure does not start while three hold permits.
+        let gate = Gate::new();
+        let (started_tx, started_rx) = signal();
+        let held: Vec<_> = (0..3)
+            .map(|_| {
+                let (gate, started) = (gate.clone(), started_tx.clone());
+                pool.submit_blocking(move || {
+                    started.send_blocking(()).unwrap();
+                    let _ = gate.receiver().recv_blocking();
+                })
+                .unwrap()
+            })
+            .collect();
+        for _ in 0..3 {
+            started_rx.recv_blocking().unwrap();
+        }
+        let fourth = pool.submit_blocking(|| "fourth").unwrap();
+        assert!(!fourth.is_running());
+        assert_eq!(pool.stats().queued, 1);
+        gate.open();
+        held.into_iter().for_each(|h| h.wait().unwrap());
+        assert_eq!(fourth.wait().unwrap(), "fourth");
+    });
+}
+
+#[test]
+fn a_panicking_closure_reaches_the_waiter() {
+    watchdog(|| {
+        let executor = DaemonExecutor::new(1).unwrap();
+        let err = executor
+            .submit_blocking(|| -> u8 { panic!("blocking boom") })
+            .unwrap()
+            .wait()
+            .unwrap_err();
+        assert!(err.is_panic());
+        assert_eq!(err.panic_message(), Some("blocking boom"));
+        assert_eq!(executor.submit_blocking(|| 5).unwrap().wait().unwrap(), 5);
+    });
+}
+
+#[test]
+fn a_closure_cancelled_before_it_starts_never_runs() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let gate = Gate::new();
+        let (started_tx, started_rx) = signal();
+        let g = gate.clone();
+        let blocker = pool
+            .submit(async move {
+                started_tx.send(()).await.unwrap();
+                g.wait().await;
+            })
+            .unwrap();
+        started_rx.recv_blocking().unwrap();
+        let (ran_tx, ran_rx) = std::sync::mpsc::channel();
+        let queued = pool.submit_blocking(move || ran_tx.send(()).unwrap()).unwrap();
+        assert!(queued.cancel());
+        assert!(queued.wait().unwrap_err().is_cancelled());
+        gate.open();
+        blocker.wait().unwrap();
+        pool.submit_blocking(|| ()).unwrap().wait().unwrap();
+        assert!(ran_rx.try_recv().is_err(), "the cancelled closure never ran");
+    });
+}
+
+#[test]
+fn a_timed_out_closure_keeps_its_permit_until_it_returns() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let gate = Gate::new();
+        let (started_tx, started_rx) = signal();
+        let release = gate.receiver();
+        let slow = pool
+            .build_task()
+            .timeout(std::time::Duration::from_millis(1))
+            .submit_blocking(move || {
+                started_tx.send_blocking(()).unwrap();
+                let _ = release.recv_blocking();
+            })
+            .unwrap();
+        started_rx.recv_blocking().unwrap();
+        assert!(slow.wait().unwrap_err().is_timeout());
+        // The thread is still busy: the next task waits for the permit.
+        let next = pool.submit(async { "after" }).unwrap();
+        assert!(!next.is_running() && !next.is_finished());
+        gate.open();
+        assert_eq!(next.wait().unwrap(), "after");
+    });
+}
