@@ -70,7 +70,7 @@ pin_project! {
         slot: Slot<F>,
         // `None` once the outcome is published.
         task: Option<Arc<dyn TaskRef<F::Output>>>,
-        permit: Option<Permit>,
+        permit: Option<Held>,
         timer: Option<(Delay, Duration)>,
         key: usize,
     }
@@ -92,14 +92,14 @@ impl<F: Future> Run<F> {
             timeout,
             key,
         } = start;
-        Run::with_permit(future, task, Some(permit), timeout, key)
+        Run::with_permit(future, task, Held::Own(permit), timeout, key)
     }
 
-    /// A runner whose permit (if any) it drops when the task ends.
+    /// A runner that drops `permit` when the task ends.
     fn with_permit(
         future: F,
         task: Arc<dyn TaskRef<F::Output>>,
-        permit: Option<Permit>,
+        permit: Held,
         timeout: Option<Duration>,
         key: usize,
     ) -> Run<F> {
@@ -107,7 +107,7 @@ impl<F: Future> Run<F> {
         Run {
             slot: Slot::Live { future },
             task: Some(task),
-            permit,
+            permit: Some(permit),
             timer,
             key,
         }
@@ -123,7 +123,9 @@ impl<F: Future> Run<F> {
             report::log_drop_panic(core.label(), "its future", payload.as_ref());
         }
         core.complete(exit, *this.key);
-        drop(this.permit.take());
+        if let Some(permit) = this.permit.take() {
+            permit.release();
+        }
     }
 }
 
@@ -170,6 +172,23 @@ impl<F: Future> Future for Run<F> {
         };
         self.finish(exit);
         Poll::Ready(())
+    }
+}
+
+/// The permit a runner gives back when its task ends.
+enum Held {
+    Own(Permit),
+    /// Shared with a blocking closure: given back when both are done.
+    Shared(Arc<Permit>),
+}
+
+impl Held {
+    /// Gives the permit back, or this share of it.
+    fn release(self) {
+        match self {
+            Held::Own(permit) => drop(permit),
+            Held::Shared(share) => drop(share),
+        }
     }
 }
 
@@ -243,9 +262,13 @@ where
 {
     type Output = T;
 
-    /// The permit moves into the closure: a thread cannot be interrupted, so
-    /// a closure whose task was cancelled or timed out keeps its slot until
-    /// it really returns. The limit counts threads at work, not handles.
+    /// The closure and the runner share the permit, and it goes back when
+    /// the last of them is done. Normally that is the runner, after it has
+    /// published the outcome (so the stats never count more running tasks
+    /// than there are permits). But a thread cannot be interrupted: when the
+    /// task is cancelled or times out while the closure runs, the closure
+    /// keeps the permit until it really returns, so the limit counts
+    /// threads at work, not handles.
     fn launch(self, start: Start<T>) {
         let Start {
             task,
@@ -255,10 +278,15 @@ where
         } = start;
         let runtime = task.core().pool().runtime();
         let closure = self.0;
+        let permit = Arc::new(permit);
+        let closure_permit = Arc::clone(&permit);
         let work = rt::spawn_blocking(move || {
-            let _permit = permit;
+            let _permit = closure_permit;
             closure()
         });
-        spawn_send(runtime, Run::with_permit(work, task, None, timeout, key));
+        spawn_send(
+            runtime,
+            Run::with_permit(work, task, Held::Shared(permit), timeout, key),
+        );
     }
 }

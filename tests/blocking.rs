@@ -146,3 +146,30 @@ fn a_timed_out_closure_keeps_its_permit_until_it_returns() {
         assert_eq!(next.wait().unwrap(), "after");
     });
 }
+
+#[test]
+fn blocking_tasks_never_count_more_running_than_the_limit() {
+    // Reported while building the examples: the closure used to give its
+    // permit back before the task was counted as ended, so the next one
+    // could start and be counted while the first still was.
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let handles: Vec<_> = (0..500)
+            .map(|_| {
+                let (inner, seen) = (pool.clone(), Arc::clone(&seen));
+                pool.submit_blocking(move || {
+                    seen.fetch_max(inner.stats().running, std::sync::atomic::Ordering::SeqCst);
+                })
+                .unwrap()
+            })
+            .collect();
+        handles.into_iter().for_each(|h| h.wait().unwrap());
+        assert_eq!(
+            seen.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "running, seen from inside a closure"
+        );
+        assert_eq!(pool.stats().peak_running, 1);
+    });
+}

@@ -15,6 +15,12 @@ pub const WATCHDOG: Duration = Duration::from_secs(60);
 /// within [`WATCHDOG`]: turns a hang into a failure. Panics in `f` are
 /// resumed here.
 pub fn watchdog<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    watchdog_for(WATCHDOG, f)
+}
+
+/// [`watchdog`] with a limit of one's own (property tests that shrink a
+/// hang want a shorter one).
+pub fn watchdog_for<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = std::sync::mpsc::channel();
     let worker = std::thread::Builder::new()
         .name("watched".into())
@@ -23,13 +29,13 @@ pub fn watchdog<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T 
             let _ = tx.send(out);
         })
         .unwrap();
-    match rx.recv_timeout(WATCHDOG) {
+    match rx.recv_timeout(limit) {
         Ok(Ok(out)) => {
             worker.join().unwrap();
             out
         }
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(_) => panic!("the test did not finish within {WATCHDOG:?}: it hangs"),
+        Err(_) => panic!("the test did not finish within {limit:?}: it hangs"),
     }
 }
 
