@@ -411,6 +411,9 @@ async fn read_line(reader: &mut BufReader<TcpStream>, line: &mut Vec<u8>, counte
     }
 }
 
+/// Why a handler closes after an over-long line.
+const TOO_LONG: &str = "the client sent an over-long line";
+
 /// One connection: answer lines until the client closes, asks to close,
 /// sends an over-long line, or the server stops.
 async fn handle(stream: TcpStream, peer: SocketAddr, stopping: Stopping, counters: Arc<Counters>) {
@@ -465,7 +468,7 @@ async fn handle(stream: TcpStream, peer: SocketAddr, stopping: Stopping, counter
                 counters.errors.fetch_add(1, Ordering::SeqCst);
                 let message = format!("error: line longer than {MAX_LINE} bytes; closing the connection\n");
                 let _ = writer.write_all(message.as_bytes()).await;
-                break "the client sent an over-long line";
+                break TOO_LONG;
             }
             Ok(LineEnd::Newline) => match answer(&line) {
                 Answer::Close => break "the client asked to close",
@@ -485,22 +488,38 @@ async fn handle(stream: TcpStream, peer: SocketAddr, stopping: Stopping, counter
         }
     };
     debug!("{peer}: closing: {reason}");
-    close_gracefully(&stream, &mut reader).await;
+    close_gracefully(&stream, &mut reader, reason == TOO_LONG).await;
 }
 
-/// Closes our side, then reads and discards what the client still sends
-/// until it closes too (or [`LINGER`] passes): closing a socket with unread
-/// input makes the kernel reset the connection, and the client could lose
-/// the server's last line.
-async fn close_gracefully(stream: &TcpStream, reader: &mut BufReader<TcpStream>) {
+/// Closes the connection without losing the server's last line.
+///
+/// Closing a socket that still has unread input makes the kernel reset the
+/// connection, and a reset can destroy answers the client has not read yet.
+/// So when input is left over (always after an over-long line; after
+/// `close` or a stop only if the client sent more), this closes our side
+/// first, then reads and discards input until the client closes too, for at
+/// most [`LINGER`]. Otherwise it closes at once, freeing the slot.
+async fn close_gracefully(stream: &TcpStream, reader: &mut BufReader<TcpStream>, unread: bool) {
     if stream.shutdown(Shutdown::Write).is_err() {
         return;
     }
-    let drain = async {
-        let mut sink = [0_u8; 4096];
-        while let Ok(1..) = reader.read(&mut sink).await {}
-    };
+    let mut sink = [0_u8; 4096];
+    let unread = unread || !reader.buffer().is_empty() || matches!(read_pending(reader, &mut sink).await, Ok(1..));
+    if !unread {
+        return;
+    }
+    let drain = async { while let Ok(1..) = reader.read(&mut sink).await {} };
     let _ = drain.timeout(LINGER).await;
+}
+
+/// Reads what has already arrived, without waiting: `Ok(0)` if nothing has
+/// (or at the end of the stream).
+async fn read_pending(reader: &mut BufReader<TcpStream>, sink: &mut [u8]) -> io::Result<usize> {
+    poll_fn(|cx| match Pin::new(&mut *reader).poll_read(cx, sink) {
+        Poll::Pending => Poll::Ready(Ok(0)),
+        ready => ready,
+    })
+    .await
 }
 
 /// Why the server stopped.
