@@ -1,0 +1,109 @@
+//! The CPU-bound example: its factorials are exact, and its three ways give
+//! the same results on the threads they claim, within the limit.
+
+mod common;
+#[path = "../examples/cpu_vs_blocking.rs"]
+mod cpu_vs_blocking;
+
+use common::watchdog;
+use cpu_vs_blocking::{Bench, Options, THREAD_NAME, Way, factorial, measure, render, summarize};
+
+#[test]
+fn factorials_are_exact_across_limb_boundaries() {
+    // 34! is the largest factorial that fits in a u128.
+    let mut expected: u128 = 1;
+    for n in 0..=34_u32 {
+        if n > 1 {
+            expected *= u128::from(n);
+        }
+        let value = factorial(n);
+        assert_eq!(value.to_string(), expected.to_string(), "{n}!");
+        assert_eq!(value.digits(), expected.to_string().len(), "digits of {n}!");
+    }
+}
+
+#[test]
+fn large_factorials_have_the_known_digits() {
+    let hundred = summarize(100);
+    assert_eq!((hundred.digits, hundred.leading.as_str()), (158, "933262154439"));
+    let thousand = summarize(1000);
+    assert_eq!((thousand.digits, thousand.leading.as_str()), (2568, "402387260077"));
+    assert!(
+        factorial(1000).to_string().ends_with(&"0".repeat(249)),
+        "1000! ends in 249 zeros"
+    );
+    assert_eq!(summarize(3).leading, "6", "fewer digits than asked for");
+}
+
+#[test]
+fn the_three_ways_agree_and_run_where_they_say_within_the_limit() {
+    watchdog(|| {
+        let bench = Bench::new(2);
+        let caller = std::thread::current().name().unwrap().to_owned();
+        let runs: Vec<_> = Way::ALL.iter().map(|&way| bench.run(way, 300, 6)).collect();
+        let expected = vec![summarize(300); 6];
+        for run in &runs {
+            assert_eq!(run.results, expected, "{:?}", run.way);
+        }
+        let [sequential, on_daemon, blocking] = &runs[..] else {
+            unreachable!()
+        };
+
+        assert_eq!(sequential.threads.iter().collect::<Vec<_>>(), [&caller]);
+        assert_eq!(sequential.max_at_once, 1);
+
+        assert_eq!(on_daemon.threads.iter().collect::<Vec<_>>(), [THREAD_NAME]);
+        assert_eq!(on_daemon.max_at_once, 1, "one thread runs one task at a time");
+
+        assert!(!blocking.threads.contains(THREAD_NAME) && !blocking.threads.contains(&caller));
+        assert!(
+            (1..=2).contains(&blocking.max_at_once),
+            "the limit holds: {} at once",
+            blocking.max_at_once
+        );
+    });
+}
+
+#[test]
+fn the_table_has_a_row_per_size_and_a_line_per_way() {
+    watchdog(|| {
+        let bench = Bench::new(2);
+        let rows = measure(&bench, &[5, 50], 2);
+        assert_eq!(
+            rows.iter().map(|r| (r.n, r.digits)).collect::<Vec<_>>(),
+            [(5, 3), (50, 65)]
+        );
+        let table = render(&rows, 2, bench.limit());
+        for way in ["sequential", "async on daemon", "submit_blocking"] {
+            assert_eq!(table.matches(way).count(), 2, "a column and a line for {way}:\n{table}");
+        }
+        assert!(table.contains("|      5 |       3 |"), "{table}");
+        assert_eq!(bench.executor().stats().panicked, 0);
+    });
+}
+
+#[test]
+fn options_have_defaults_and_parse_every_flag() {
+    let parse = |args: &[&str]| Options::parse(args.iter().map(|a| a.to_string()));
+    let defaults = parse(&[]).unwrap();
+    assert_eq!(defaults.sizes, [1, 10, 100, 1_000, 10_000, 20_000]);
+    assert_eq!(defaults.batch, 2 * defaults.limit);
+
+    let all = parse(&["--sizes", "3, 30", "--limit", "4", "--batch", "5"]).unwrap();
+    assert_eq!((all.sizes, all.limit, all.batch), (vec![3, 30], 4, 5));
+    assert_eq!(
+        parse(&["--limit", "3"]).unwrap().batch,
+        6,
+        "the batch follows the limit"
+    );
+
+    for bad in [
+        &["--limit", "0"][..],
+        &["--batch", "x"],
+        &["--sizes", "1,,2"],
+        &["--sizes"],
+        &["--fast", "1"],
+    ] {
+        assert!(parse(bad).is_err(), "{bad:?} should be refused");
+    }
+}
