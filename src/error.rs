@@ -43,6 +43,12 @@ use crate::task::TaskId;
 /// assert!(err.to_string().ends_with("panicked with message \"boom\""));
 /// ```
 pub struct TaskError {
+    // Boxed: a task's outcome slot holds `Result<T, TaskError>` while it is
+    // queued, so the error must stay one pointer wide (errors are rare).
+    inner: Box<Inner>,
+}
+
+struct Inner {
     id: TaskId,
     name: Option<Arc<str>>,
     repr: Repr,
@@ -88,40 +94,28 @@ pub enum TaskErrorKind {
 }
 
 impl TaskError {
+    fn new(id: TaskId, name: Option<Arc<str>>, repr: Repr) -> TaskError {
+        TaskError {
+            inner: Box::new(Inner { id, name, repr }),
+        }
+    }
+
     pub(crate) fn panicked(id: TaskId, name: Option<Arc<str>>, payload: Box<dyn Any + Send>) -> TaskError {
         let message = panic_message(payload.as_ref()).map(str::to_owned);
-        TaskError {
-            id,
-            name,
-            repr: Repr::Panicked {
-                message,
-                payload: Mutex::new(payload),
-            },
-        }
+        let payload = Mutex::new(payload);
+        TaskError::new(id, name, Repr::Panicked { message, payload })
     }
 
     pub(crate) fn cancelled(id: TaskId, name: Option<Arc<str>>) -> TaskError {
-        TaskError {
-            id,
-            name,
-            repr: Repr::Cancelled,
-        }
+        TaskError::new(id, name, Repr::Cancelled)
     }
 
     pub(crate) fn timed_out(id: TaskId, name: Option<Arc<str>>, after: Duration) -> TaskError {
-        TaskError {
-            id,
-            name,
-            repr: Repr::TimedOut(after),
-        }
+        TaskError::new(id, name, Repr::TimedOut(after))
     }
 
     pub(crate) fn shutdown(id: TaskId, name: Option<Arc<str>>) -> TaskError {
-        TaskError {
-            id,
-            name,
-            repr: Repr::Shutdown,
-        }
+        TaskError::new(id, name, Repr::Shutdown)
     }
 
     /// The id of the task this error is about.
@@ -135,7 +129,7 @@ impl TaskError {
     /// assert_eq!(handle.wait().unwrap_err().id(), id);
     /// ```
     pub fn id(&self) -> TaskId {
-        self.id
+        self.inner.id
     }
 
     /// The task's name, if it was given one.
@@ -148,7 +142,7 @@ impl TaskError {
     /// assert_eq!(handle.wait().unwrap_err().name(), Some("fetch"));
     /// ```
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.inner.name.as_deref()
     }
 
     /// What happened to the task.
@@ -163,7 +157,7 @@ impl TaskError {
     /// assert_eq!(handle.wait().unwrap_err().kind(), TaskErrorKind::Panicked);
     /// ```
     pub fn kind(&self) -> TaskErrorKind {
-        match self.repr {
+        match self.inner.repr {
             Repr::Panicked { .. } => TaskErrorKind::Panicked,
             Repr::Cancelled => TaskErrorKind::Cancelled,
             Repr::TimedOut(_) => TaskErrorKind::TimedOut,
@@ -181,7 +175,7 @@ impl TaskError {
     /// assert!(handle.wait().unwrap_err().is_panic());
     /// ```
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panicked { .. })
+        matches!(self.inner.repr, Repr::Panicked { .. })
     }
 
     /// Whether the task was cancelled (by its handle or a shutdown deadline).
@@ -195,7 +189,7 @@ impl TaskError {
     /// assert!(handle.wait().unwrap_err().is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.inner.repr, Repr::Cancelled)
     }
 
     /// Whether the task ran past its per-task timeout.
@@ -216,7 +210,7 @@ impl TaskError {
     /// assert_eq!(err.timeout(), Some(Duration::from_millis(10)));
     /// ```
     pub fn is_timeout(&self) -> bool {
-        matches!(self.repr, Repr::TimedOut(_))
+        matches!(self.inner.repr, Repr::TimedOut(_))
     }
 
     /// Whether the task never ran because the pool shut down first.
@@ -237,7 +231,7 @@ impl TaskError {
     /// drop(tx);
     /// ```
     pub fn is_shutdown(&self) -> bool {
-        matches!(self.repr, Repr::Shutdown)
+        matches!(self.inner.repr, Repr::Shutdown)
     }
 
     /// The per-task timeout that expired, for a timed-out task.
@@ -256,7 +250,7 @@ impl TaskError {
     /// assert_eq!(handle.wait().unwrap_err().timeout(), Some(Duration::from_millis(5)));
     /// ```
     pub fn timeout(&self) -> Option<Duration> {
-        match self.repr {
+        match self.inner.repr {
             Repr::TimedOut(after) => Some(after),
             _ => None,
         }
@@ -273,7 +267,7 @@ impl TaskError {
     /// assert_eq!(handle.wait().unwrap_err().panic_message(), Some("disk 3 is full"));
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
-        match &self.repr {
+        match &self.inner.repr {
             Repr::Panicked { message, .. } => message.as_deref(),
             _ => None,
         }
@@ -319,9 +313,9 @@ impl TaskError {
     /// assert!(err.try_into_panic().unwrap_err().is_cancelled());
     /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
-        match self.repr {
+        match self.inner.repr {
             Repr::Panicked { payload, .. } => Ok(payload.into_inner().unwrap_or_else(|e| e.into_inner())),
-            repr => Err(TaskError { repr, ..self }),
+            _ => Err(self),
         }
     }
 }
@@ -348,8 +342,8 @@ impl fmt::Display for TaskLabel<'_> {
 
 impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let task = TaskLabel(self.id, self.name.as_deref());
-        match &self.repr {
+        let task = TaskLabel(self.inner.id, self.name());
+        match &self.inner.repr {
             Repr::Panicked { message: Some(m), .. } => write!(f, "{task} panicked with message {m:?}"),
             Repr::Panicked { message: None, .. } => write!(f, "{task} panicked"),
             Repr::Cancelled => write!(f, "{task} was cancelled"),
@@ -362,11 +356,11 @@ impl fmt::Display for TaskError {
 impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("TaskError");
-        d.field("id", &self.id).field("kind", &self.kind());
-        if let Some(name) = &self.name {
-            d.field("name", name);
+        d.field("id", &self.inner.id).field("kind", &self.kind());
+        if let Some(name) = self.name() {
+            d.field("name", &name);
         }
-        match &self.repr {
+        match &self.inner.repr {
             Repr::Panicked { message, .. } => d.field("message", message),
             Repr::TimedOut(after) => d.field("timeout", after),
             _ => &mut d,

@@ -1,0 +1,156 @@
+//! What the benches share: the trivial task every group runs, and the
+//! baselines a user would pick instead of the pool.
+#![allow(dead_code)] // Each bench binary uses a different subset.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// A task that yields once: the smallest task that still goes back to its
+/// executor.
+pub fn yield_once() -> YieldOnce {
+    YieldOnce(false)
+}
+
+pub struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The bare hand-off: a thread running `block_on` that receives futures over
+/// a channel and spawns each on its local executor. No limiter, no handles:
+/// results come back over a one-shot channel per task.
+pub struct BareThread {
+    tx: async_channel::Sender<Job>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BareThread {
+    pub fn new() -> BareThread {
+        let (tx, rx) = async_channel::unbounded::<Job>();
+        let thread = std::thread::spawn(move || {
+            async_std::task::block_on(async move {
+                while let Ok(job) = rx.recv().await {
+                    async_std::task::spawn_local(job);
+                }
+            })
+        });
+        BareThread {
+            tx,
+            thread: Some(thread),
+        }
+    }
+
+    /// Sends `future` to the thread; the receiver yields its output.
+    pub fn submit<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> async_channel::Receiver<T> {
+        let (done_tx, done_rx) = async_channel::bounded(1);
+        let job: Job = Box::pin(async move {
+            let _ = done_tx.send(future.await).await;
+        });
+        self.tx.try_send(job).unwrap();
+        done_rx
+    }
+}
+
+impl Drop for BareThread {
+    fn drop(&mut self) {
+        self.tx.close();
+        self.thread.take().unwrap().join().unwrap();
+    }
+}
+
+/// A naive async-std dispatcher: a thread running `block_on` receives
+/// futures and spawns each on async-std's global executor, under a
+/// channel-permit limit of `limit` tokens.
+pub struct NaiveDispatcher {
+    tx: async_channel::Sender<Job>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl NaiveDispatcher {
+    pub fn new(limit: usize) -> NaiveDispatcher {
+        let (tx, rx) = async_channel::unbounded::<Job>();
+        let thread = std::thread::spawn(move || {
+            async_std::task::block_on(async move {
+                let (token_tx, token_rx) = async_channel::bounded::<()>(limit);
+                for _ in 0..limit {
+                    token_tx.try_send(()).unwrap();
+                }
+                while let Ok(job) = rx.recv().await {
+                    token_rx.recv().await.unwrap();
+                    let token_tx = token_tx.clone();
+                    async_std::task::spawn(async move {
+                        job.await;
+                        let _ = token_tx.try_send(());
+                    });
+                }
+            })
+        });
+        NaiveDispatcher {
+            tx,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn submit<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> async_channel::Receiver<T> {
+        let (done_tx, done_rx) = async_channel::bounded(1);
+        let job: Job = Box::pin(async move {
+            let _ = done_tx.send(future.await).await;
+        });
+        self.tx.try_send(job).unwrap();
+        done_rx
+    }
+}
+
+impl Drop for NaiveDispatcher {
+    fn drop(&mut self) {
+        self.tx.close();
+        self.thread.take().unwrap().join().unwrap();
+    }
+}
+
+/// A tokio multi-thread runtime with one worker per core, and a semaphore:
+/// the tokio way to run at most `limit` tasks at once.
+pub struct TokioLimited {
+    pub rt: tokio::runtime::Runtime,
+    pub semaphore: Arc<tokio::sync::Semaphore>,
+}
+
+impl TokioLimited {
+    pub fn new(limit: usize) -> TokioLimited {
+        TokioLimited {
+            rt: tokio::runtime::Builder::new_multi_thread().build().unwrap(),
+            semaphore: Arc::new(tokio::sync::Semaphore::new(limit)),
+        }
+    }
+
+    /// Spawns `future` under a permit, from any thread.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> tokio::task::JoinHandle<T> {
+        let semaphore = Arc::clone(&self.semaphore);
+        self.rt.spawn(async move {
+            let _permit = semaphore.acquire_owned().await.unwrap();
+            future.await
+        })
+    }
+}
