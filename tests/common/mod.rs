@@ -155,3 +155,28 @@ impl Recorder {
         self.lines.lock().unwrap().clone()
     }
 }
+
+/// Sends once on its channel when dropped: tells the test that a task's
+/// future was dropped (it ended, or was cancelled).
+pub struct DropSignal(async_channel::Sender<()>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        let _ = self.0.try_send(());
+    }
+}
+
+/// A [`DropSignal`] to move into a task, and the receiver that hears it.
+pub fn drop_signal() -> (DropSignal, async_channel::Receiver<()>) {
+    let (tx, rx) = async_channel::unbounded();
+    (DropSignal(tx), rx)
+}
+
+/// Spins (yielding the thread) until `done()` holds. For states that have
+/// no event to wait on, such as "the pool has published this outcome";
+/// call it inside a [`watchdog`].
+pub fn spin_until(mut done: impl FnMut() -> bool) {
+    while !done() {
+        std::thread::yield_now();
+    }
+}
