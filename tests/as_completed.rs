@@ -202,3 +202,11 @@ proptest! {
         });
     }
 }
+
+#[test]
+fn as_completed_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<taskpool::AsCompletedIter<u8>>();
+    send_sync::<taskpool::AsCompletedStream<u8>>();
+    send_sync::<taskpool::AsCompletedError<u8>>();
+}

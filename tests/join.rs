@@ -275,3 +275,10 @@ fn a_blocking_join_on_the_daemon_thread_panics_instead_of_deadlocking() {
         gate.open();
     });
 }
+
+#[test]
+fn the_joins_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<taskpool::JoinAll<u8>>();
+    send_sync::<taskpool::TryJoinAll<u8>>();
+}

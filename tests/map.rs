@@ -352,3 +352,12 @@ proptest! {
         });
     }
 }
+
+#[test]
+fn a_map_can_move_between_threads() {
+    fn send<T: Send>(_: &T) {}
+    let pool = TaskPool::new(1).unwrap();
+    let iter = pool.map(0..3, 1, |i| async move { i }).unwrap();
+    send(&iter);
+    send(&iter.into_stream());
+}

@@ -353,3 +353,11 @@ proptest! {
         });
     }
 }
+
+#[test]
+fn a_wait_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<taskpool::Wait<TaskHandle<u8>, u8>>();
+    send_sync::<taskpool::Wait<&TaskHandle<u8>, u8>>();
+    send_sync::<taskpool::Waited<TaskHandle<u8>>>();
+}
