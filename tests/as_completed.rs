@@ -5,19 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Gate, spin_until, watchdog};
+use common::{Gate, assert_panics_on_the_daemon_thread, gated, spin_until, watchdog};
 use proptest::prelude::*;
 use taskpool::{DaemonExecutor, TaskHandle, TaskPool};
-
-/// A task that ends only when `gate` opens, with `value`.
-fn gated<T: Send + 'static>(pool: &TaskPool, gate: &Gate, value: T) -> TaskHandle<T> {
-    let gate = gate.clone();
-    pool.submit(async move {
-        gate.wait().await;
-        value
-    })
-    .unwrap()
-}
 
 #[test]
 fn outcomes_come_in_the_order_the_tasks_finish() {
@@ -148,19 +138,7 @@ fn the_stream_yields_in_completion_order_and_times_out_the_same_way() {
 #[test]
 fn the_blocking_iterator_on_the_daemon_thread_panics_instead_of_deadlocking() {
     watchdog(|| {
-        let executor = DaemonExecutor::new(2).unwrap();
-        let pool = executor.pool().clone();
-        let gate = Gate::new();
-        let inner_gate = gate.clone();
-        let handle = executor
-            .submit(async move {
-                let unfinished = gated(&pool, &inner_gate, ());
-                taskpool::as_completed([unfinished]).next().is_some()
-            })
-            .unwrap();
-        let err = handle.wait().unwrap_err();
-        assert!(err.panic_message().unwrap().contains("deadlock"), "{err}");
-        gate.open();
+        assert_panics_on_the_daemon_thread(|pool, gate| taskpool::as_completed([gated(&pool, &gate, ())]).next());
     });
 }
 

@@ -6,7 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Gate, Probe, drop_signal, signal, spin_until, watchdog};
+use common::{
+    Gate, Probe, after, assert_panics_on_the_daemon_thread, drop_signal, never_ending, signal, spin_until, watchdog,
+};
 use proptest::prelude::*;
 use taskpool::{DaemonExecutor, ShutdownMode, TaskPool};
 
@@ -19,13 +21,7 @@ fn success_gives_every_value_in_submission_order() {
         let group = pool.task_group::<Out>();
         let gates: Vec<Gate> = (0..3).map(|_| Gate::new()).collect();
         for (i, gate) in gates.iter().enumerate() {
-            let gate = gate.clone();
-            group
-                .submit(async move {
-                    gate.wait().await;
-                    Ok(i)
-                })
-                .unwrap();
+            group.submit(after(gate, Ok(i))).unwrap();
         }
         for gate in gates.iter().rev() {
             gate.open();
@@ -51,13 +47,7 @@ fn the_first_failure_cancels_the_other_tasks_before_anyone_waits() {
             let (started_tx, started_rx) = signal();
             let (running_guard, running_dropped) = drop_signal();
             let (queued_guard, queued_dropped) = drop_signal();
-            group
-                .submit(async move {
-                    let _guard = running_guard;
-                    started_tx.send(()).await.unwrap();
-                    std::future::pending().await
-                })
-                .unwrap();
+            group.submit(never_ending(running_guard, Some(started_tx))).unwrap();
             started_rx.recv_blocking().unwrap();
             let gate = Gate::new();
             let failing_gate = gate.clone();
@@ -70,12 +60,7 @@ fn the_first_failure_cancels_the_other_tasks_before_anyone_waits() {
                     Err("refused".to_owned())
                 })
                 .unwrap();
-            group
-                .submit(async move {
-                    let _guard = queued_guard;
-                    std::future::pending().await
-                })
-                .unwrap();
+            group.submit(never_ending(queued_guard, None)).unwrap();
 
             gate.open();
             // Nobody waits on the group yet; both others are cancelled.
@@ -153,12 +138,7 @@ fn a_task_submitted_after_a_failure_is_cancelled_at_once_and_not_listed() {
         group.submit(async { Err("first".to_owned()) }).unwrap();
         spin_until(|| pool.stats().failed == 1);
         let (guard, dropped) = drop_signal();
-        group
-            .submit(async move {
-                let _guard = guard;
-                std::future::pending().await
-            })
-            .unwrap();
+        group.submit(never_ending(guard, None)).unwrap();
         dropped.recv_blocking().unwrap();
         let err = group.wait().unwrap_err();
         assert_eq!(err.failures().len(), 1);
@@ -174,19 +154,8 @@ fn dropping_the_group_cancels_what_is_left() {
         let (running_guard, running_dropped) = drop_signal();
         let (queued_guard, queued_dropped) = drop_signal();
         let (started_tx, started_rx) = signal();
-        group
-            .submit(async move {
-                let _guard = running_guard;
-                started_tx.send(()).await.unwrap();
-                std::future::pending().await
-            })
-            .unwrap();
-        group
-            .submit(async move {
-                let _guard = queued_guard;
-                std::future::pending().await
-            })
-            .unwrap();
+        group.submit(never_ending(running_guard, Some(started_tx))).unwrap();
+        group.submit(never_ending(queued_guard, None)).unwrap();
         started_rx.recv_blocking().unwrap();
         drop(group);
         running_dropped.recv_blocking().unwrap();
@@ -225,13 +194,7 @@ fn a_bounded_wait_gives_the_group_back_with_its_tasks_running() {
         let pool = TaskPool::new(2).unwrap();
         let group = pool.task_group::<Out>();
         let gate = Gate::new();
-        let task_gate = gate.clone();
-        group
-            .submit(async move {
-                task_gate.wait().await;
-                Ok(7)
-            })
-            .unwrap();
+        group.submit(after(&gate, Ok(7))).unwrap();
         let err = group.wait_timeout(Duration::from_millis(10)).unwrap_err();
         assert_eq!((err.unfinished(), err.total()), (1, 1));
         assert_eq!(pool.stats().cancelled, 0);
@@ -265,19 +228,11 @@ fn a_group_can_be_awaited_on_a_daemon_thread() {
 #[test]
 fn a_blocking_wait_on_the_daemon_thread_panics_instead_of_deadlocking() {
     watchdog(|| {
-        let executor = DaemonExecutor::new(2).unwrap();
-        let pool = executor.pool().clone();
-        let handle = executor
-            .submit(async move {
-                let group = pool.task_group::<Out>();
-                group.submit(std::future::pending()).unwrap();
-                group.wait().is_ok()
-            })
-            .unwrap();
-        // The panic dropped the group, which cancelled its task: the
-        // executor can drain.
-        let err = handle.wait().unwrap_err();
-        assert!(err.panic_message().unwrap().contains("deadlock"), "{err}");
+        assert_panics_on_the_daemon_thread(|pool, gate| {
+            let group = pool.task_group::<Out>();
+            group.submit(after(&gate, Ok(0))).unwrap();
+            group.wait().is_ok()
+        });
     });
 }
 

@@ -5,21 +5,13 @@ mod common;
 
 use std::future::Future;
 use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 use std::time::Duration;
 
-use common::{Gate, drop_signal, signal, spin_until, watchdog};
+use common::{
+    Gate, after, assert_panics_on_the_daemon_thread, drop_signal, gated, never_ending, signal, spin_until, watchdog,
+};
 use taskpool::{DaemonExecutor, TaskHandle, TaskPool};
-
-/// A task that ends only when `gate` opens, with `value`.
-fn gated<T: Send + 'static>(pool: &TaskPool, gate: &Gate, value: T) -> TaskHandle<T> {
-    let gate = gate.clone();
-    pool.submit(async move {
-        gate.wait().await;
-        value
-    })
-    .unwrap()
-}
 
 /// Polls `future` once, by hand, and asserts it is not ready.
 fn assert_pending<F: Future + Unpin>(future: &mut F) {
@@ -79,13 +71,7 @@ fn try_join_all_stops_at_the_first_failure_and_cancels_the_siblings() {
         let pool = TaskPool::new(3).unwrap();
         let (started_tx, started_rx) = signal();
         let (guard, dropped) = drop_signal();
-        let running_sibling = pool
-            .submit(async move {
-                let _guard = guard;
-                started_tx.send(()).await.unwrap();
-                std::future::pending::<i32>().await
-            })
-            .unwrap();
+        let running_sibling = pool.submit(never_ending::<i32>(guard, Some(started_tx))).unwrap();
         started_rx.recv_blocking().unwrap();
         let handles = vec![
             running_sibling,
@@ -108,7 +94,7 @@ fn try_join_all_counts_a_fallible_err_as_a_failure() {
         let pool = TaskPool::new(2).unwrap();
         let gate = Gate::new();
         let handles = vec![
-            pool.build_task().fallible().submit(gated_future(&gate, Ok(1))).unwrap(),
+            pool.build_task().fallible().submit(after(&gate, Ok(1))).unwrap(),
             pool.build_task()
                 .fallible()
                 .submit(async { Err("refused".to_owned()) })
@@ -124,14 +110,6 @@ fn try_join_all_counts_a_fallible_err_as_a_failure() {
         assert_eq!(failure.into_outcome().unwrap(), Err("refused".to_owned()));
         spin_until(|| pool.stats().cancelled == 1);
     });
-}
-
-fn gated_future<T>(gate: &Gate, value: T) -> impl Future<Output = T> + use<T> {
-    let gate = gate.clone();
-    async move {
-        gate.wait().await;
-        value
-    }
 }
 
 #[test]
@@ -158,62 +136,44 @@ fn try_join_all_fails_on_a_cancelled_task() {
     });
 }
 
-#[test]
-fn dropping_join_all_before_it_finishes_detaches_the_tasks() {
-    watchdog(|| {
-        let pool = TaskPool::new(2).unwrap();
-        let gate = Gate::new();
-        let (done_tx, done_rx) = signal();
-        let handles: Vec<_> = (0..2)
-            .map(|_| {
-                let (gate, done) = (gate.clone(), done_tx.clone());
-                pool.submit(async move {
+/// Submits two tasks that each say when they end, hands their handles to
+/// `join`, polls the join once, drops it, and asserts that both tasks still
+/// ran to the end.
+fn assert_dropping_detaches<J: Future + Unpin>(join: impl FnOnce(Vec<TaskHandle<Result<(), ()>>>) -> J) {
+    let pool = TaskPool::new(2).unwrap();
+    let gate = Gate::new();
+    let (done_tx, done_rx) = signal();
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let (gate, done) = (gate.clone(), done_tx.clone());
+            pool.build_task()
+                .fallible()
+                .submit(async move {
                     gate.wait().await;
                     done.send(()).await.unwrap();
+                    Ok(())
                 })
                 .unwrap()
-            })
-            .collect();
-        let mut join = taskpool::join_all(handles);
-        assert_pending(&mut join);
-        drop(join);
-        gate.open();
-        // Both tasks ran to the end: nothing was cancelled.
-        done_rx.recv_blocking().unwrap();
-        done_rx.recv_blocking().unwrap();
-        spin_until(|| pool.stats().completed == 2);
-        assert_eq!(pool.stats().cancelled, 0);
-    });
+        })
+        .collect();
+    let mut join = join(handles);
+    assert_pending(&mut join);
+    drop(join);
+    gate.open();
+    done_rx.recv_blocking().unwrap();
+    done_rx.recv_blocking().unwrap();
+    spin_until(|| pool.stats().completed == 2);
+    assert_eq!(pool.stats().cancelled, 0);
+}
+
+#[test]
+fn dropping_join_all_before_it_finishes_detaches_the_tasks() {
+    watchdog(|| assert_dropping_detaches(taskpool::join_all));
 }
 
 #[test]
 fn dropping_try_join_all_before_it_finishes_detaches_the_tasks() {
-    watchdog(|| {
-        let pool = TaskPool::new(2).unwrap();
-        let gate = Gate::new();
-        let (done_tx, done_rx) = signal();
-        let handles: Vec<_> = (0..2)
-            .map(|_| {
-                let (gate, done) = (gate.clone(), done_tx.clone());
-                pool.build_task()
-                    .fallible()
-                    .submit(async move {
-                        gate.wait().await;
-                        done.send(()).await.unwrap();
-                        Ok::<_, ()>(())
-                    })
-                    .unwrap()
-            })
-            .collect();
-        let mut join = taskpool::try_join_all(handles);
-        assert_pending(&mut join);
-        drop(join);
-        gate.open();
-        done_rx.recv_blocking().unwrap();
-        done_rx.recv_blocking().unwrap();
-        spin_until(|| pool.stats().completed == 2);
-        assert_eq!(pool.stats().cancelled, 0);
-    });
+    watchdog(|| assert_dropping_detaches(taskpool::try_join_all));
 }
 
 #[test]
@@ -263,16 +223,8 @@ fn the_joins_can_be_awaited_on_a_daemon_thread() {
 #[test]
 fn a_blocking_join_on_the_daemon_thread_panics_instead_of_deadlocking() {
     watchdog(|| {
-        let executor = DaemonExecutor::new(2).unwrap();
-        let pool = executor.pool().clone();
-        let gate = Gate::new();
-        let inner_gate = gate.clone();
-        let handle = executor
-            .submit(async move { taskpool::join_all([gated(&pool, &inner_gate, ())]).wait().len() })
-            .unwrap();
-        let err = handle.wait().unwrap_err();
-        assert!(err.panic_message().unwrap().contains("deadlock"), "{err}");
-        gate.open();
+        assert_panics_on_the_daemon_thread(|pool, gate| taskpool::join_all([gated(&pool, &gate, ())]).wait());
+        assert_panics_on_the_daemon_thread(|pool, gate| taskpool::try_join_all([gated(&pool, &gate, ())]).wait());
     });
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{DropSignal, Gate, drop_signal, watchdog};
+use common::{Gate, assert_panics_on_the_daemon_thread, drop_signal, never_ending, watchdog};
 use proptest::prelude::*;
 use taskpool::{ConfigError, DaemonExecutor, TaskPool};
 
@@ -102,12 +102,6 @@ fn a_zero_buffer_is_a_config_error_not_a_hang() {
     assert_eq!(err.to_string(), "the map buffer must be at least 1");
 }
 
-/// A task that never ends, and tells the test when its future is dropped.
-async fn never_ending(guard: DropSignal) -> usize {
-    let _guard = guard;
-    std::future::pending().await
-}
-
 #[test]
 fn the_timeout_yields_one_error_cancels_the_undelivered_and_ends() {
     watchdog(|| {
@@ -119,7 +113,7 @@ fn the_timeout_yields_one_error_cancels_the_undelivered_and_ends() {
                 let guard = (i > 0).then(|| guards.next().unwrap());
                 async move {
                     match guard {
-                        Some(guard) => never_ending(guard).await,
+                        Some(guard) => never_ending(guard, None).await,
                         None => i,
                     }
                 }
@@ -168,7 +162,7 @@ fn dropping_the_iterator_cancels_the_tasks_submitted_and_not_delivered() {
                 let guard = (i > 0).then(|| guards.next().unwrap());
                 async move {
                     match guard {
-                        Some(guard) => never_ending(guard).await,
+                        Some(guard) => never_ending(guard, None).await,
                         None => i,
                     }
                 }
@@ -231,7 +225,7 @@ fn the_stream_keeps_input_order_times_out_and_cancels_on_drop() {
                         async move {
                             match (i, guard) {
                                 (0, _) => i,
-                                (_, Some(guard)) => never_ending(guard).await,
+                                (_, Some(guard)) => never_ending(guard, None).await,
                                 (_, None) => std::future::pending().await,
                             }
                         }
@@ -249,7 +243,7 @@ fn the_stream_keeps_input_order_times_out_and_cancels_on_drop() {
                         let guard = guard.take();
                         async move {
                             match guard {
-                                Some(guard) => never_ending(guard).await,
+                                Some(guard) => never_ending::<usize>(guard, None).await,
                                 None => std::future::pending().await,
                             }
                         }
@@ -274,25 +268,10 @@ fn the_stream_keeps_input_order_times_out_and_cancels_on_drop() {
 #[test]
 fn the_blocking_iterator_on_the_daemon_thread_panics_instead_of_deadlocking() {
     watchdog(|| {
-        let executor = DaemonExecutor::new(2).unwrap();
-        let pool = executor.pool().clone();
-        let gate = Gate::new();
-        let inner_gate = gate.clone();
-        let handle = executor
-            .submit(async move {
-                let gate = inner_gate.clone();
-                let mut results = pool
-                    .map([()], 1, move |_| {
-                        let gate = gate.clone();
-                        async move { gate.wait().await }
-                    })
-                    .unwrap();
-                results.next().is_some()
-            })
-            .unwrap();
-        let err = handle.wait().unwrap_err();
-        assert!(err.panic_message().unwrap().contains("deadlock"), "{err}");
-        gate.open();
+        assert_panics_on_the_daemon_thread(|pool, gate| {
+            let mut results = pool.map([()], 1, |_| common::after(&gate, ())).unwrap();
+            results.next().is_some()
+        });
     });
 }
 

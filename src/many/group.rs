@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use super::block_on;
+use super::block_or_hand_back;
 use super::watch::Watch;
 use crate::daemon::DaemonExecutor;
 use crate::error::{GroupError, JoinTimeoutError, SubmitError, TaskFailure};
@@ -549,20 +549,14 @@ impl<T> TaskGroup<T> {
 
     #[allow(clippy::type_complexity)]
     fn wait_until(
-        mut self,
+        self,
         deadline: Option<Instant>,
     ) -> Result<Result<Vec<T>, GroupError<T>>, JoinTimeoutError<TaskGroup<T>>> {
-        let pools = [self.pool.shared().id()];
-        match block_on(|cx| self.poll_end(cx), deadline, pools, "a task group") {
-            Some(outcome) => Ok(outcome),
-            None => {
-                let (unfinished, total) = {
-                    let state = lock(&self.shared.state);
-                    (state.watch.unreported(), state.watch.len())
-                };
-                Err(JoinTimeoutError::new(self, unfinished, total))
-            }
-        }
+        let pools = vec![self.pool.shared().id()];
+        block_or_hand_back(self, deadline, pools, "a task group", TaskGroup::poll_end, |group| {
+            let state = lock(&group.shared.state);
+            (state.watch.unreported(), state.watch.len())
+        })
     }
 
     /// Records what ended since the last poll; once everything has ended,

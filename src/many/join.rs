@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::watch::Watch;
-use super::{block_on, pools_of};
+use super::{block_or_hand_back, pools_of};
 use crate::error::{JoinTimeoutError, TaskError, TaskFailure};
 use crate::handle::TaskHandle;
 use crate::shared::PoolId;
@@ -106,33 +106,16 @@ impl<T> Joiner<T> {
         Poll::Ready(Ok(values))
     }
 
+    /// Unfinished and total tasks.
+    fn counts(&self) -> (usize, usize) {
+        (self.watch.unreported(), self.watch.len())
+    }
+
     fn fmt(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct(name)
             .field("tasks", &self.watch.len())
             .field("unfinished", &self.watch.unreported())
             .finish()
-    }
-}
-
-/// Blocks on `join` until `poll` is ready, or hands `join` back in a
-/// [`JoinTimeoutError`] once `deadline` passes.
-fn block_on_join<J, O>(
-    mut join: J,
-    deadline: Option<Instant>,
-    joiner: impl Fn(&mut J) -> &mut Joiner<O>,
-    poll: impl Fn(&mut Joiner<O>, &mut Context<'_>) -> Poll<J::Output>,
-) -> Result<J::Output, JoinTimeoutError<J>>
-where
-    J: Future,
-{
-    let pools = joiner(&mut join).pools.clone();
-    match block_on(|cx| poll(joiner(&mut join), cx), deadline, pools, "tasks") {
-        Some(out) => Ok(out),
-        None => {
-            let watch = &joiner(&mut join).watch;
-            let (unfinished, total) = (watch.unreported(), watch.len());
-            Err(JoinTimeoutError::new(join, unfinished, total))
-        }
     }
 }
 
@@ -309,7 +292,15 @@ impl<T> JoinAll<T> {
     }
 
     fn wait_until(self, deadline: Option<Instant>) -> Result<Vec<Result<T, TaskError>>, JoinTimeoutError<JoinAll<T>>> {
-        block_on_join(self, deadline, |j| &mut j.joiner, Joiner::poll_all)
+        let pools = self.joiner.pools.clone();
+        block_or_hand_back(
+            self,
+            deadline,
+            pools,
+            "tasks",
+            |j, cx| j.joiner.poll_all(cx),
+            |j| j.joiner.counts(),
+        )
     }
 }
 
@@ -445,7 +436,15 @@ impl<T> TryJoinAll<T> {
         self,
         deadline: Option<Instant>,
     ) -> Result<Result<Vec<T>, TaskFailure<T>>, JoinTimeoutError<TryJoinAll<T>>> {
-        block_on_join(self, deadline, |j| &mut j.joiner, Joiner::poll_values)
+        let pools = self.joiner.pools.clone();
+        block_or_hand_back(
+            self,
+            deadline,
+            pools,
+            "tasks",
+            |j, cx| j.joiner.poll_values(cx),
+            |j| j.joiner.counts(),
+        )
     }
 }
 

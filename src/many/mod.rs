@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use futures_timer::Delay;
 
+use crate::error::JoinTimeoutError;
 use crate::shared::PoolId;
 use crate::stats::Ended;
 use crate::task::TaskCore;
@@ -151,4 +152,24 @@ where
         );
     }
     block_on_deadline(future, deadline)
+}
+
+/// Blocks on `waiter` until `poll` is ready, or hands `waiter` back in a
+/// [`JoinTimeoutError`] once `deadline` passes; `counts` gives its
+/// unfinished and total tasks for the error. See [`block_on`].
+pub(crate) fn block_or_hand_back<J, O>(
+    mut waiter: J,
+    deadline: Option<Instant>,
+    pools: Vec<PoolId>,
+    what: &str,
+    mut poll: impl FnMut(&mut J, &mut Context<'_>) -> Poll<O>,
+    counts: impl FnOnce(&J) -> (usize, usize),
+) -> Result<O, JoinTimeoutError<J>> {
+    match block_on(|cx| poll(&mut waiter, cx), deadline, pools, what) {
+        Some(out) => Ok(out),
+        None => {
+            let (unfinished, total) = counts(&waiter);
+            Err(JoinTimeoutError::new(waiter, unfinished, total))
+        }
+    }
 }
