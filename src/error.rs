@@ -1051,6 +1051,9 @@ impl<T> std::error::Error for GroupError<T> {}
 ///     pool.submit(async { 1 }).unwrap(),
 ///     pool.submit(async move { blocked.recv().await.unwrap(); 2 }).unwrap(),
 /// ];
+/// while !handles[0].is_finished() {
+///     std::thread::yield_now();
+/// }
 /// let err = taskpool::join_all(handles).wait_timeout(Duration::from_millis(10)).unwrap_err();
 /// assert_eq!((err.unfinished(), err.total()), (1, 2));
 /// assert_eq!(err.to_string(), "timed out with 1 of 2 tasks unfinished");
@@ -1156,6 +1159,9 @@ impl<J> std::error::Error for JoinTimeoutError<J> {}
 ///     pool.submit(std::future::pending::<u8>()).unwrap(),
 ///     pool.submit(async { 1 }).unwrap(),
 /// ];
+/// while !handles[1].is_finished() {
+///     std::thread::yield_now();
+/// }
 /// let mut results = taskpool::as_completed(handles).timeout(Duration::from_millis(20));
 /// assert_eq!(results.next().unwrap().unwrap().0, 1); // the finished one
 /// let err = results.next().unwrap().unwrap_err();
@@ -1253,21 +1259,15 @@ impl<T> std::error::Error for AsCompletedError<T> {}
 /// ```
 /// use std::time::Duration;
 ///
-/// let pool = taskpool::TaskPool::new(1).unwrap();
+/// let pool = taskpool::TaskPool::new(2).unwrap();
 /// let mut results = pool
-///     .map([1, 2], 2, |i| async move {
-///         if i == 2 {
-///             std::future::pending::<()>().await;
-///         }
-///         i
-///     })
+///     .map(["never ready", "never asked for"], 1, |_| std::future::pending::<()>())
 ///     .unwrap()
 ///     .timeout(Duration::from_millis(20));
-/// assert_eq!(results.next().unwrap().unwrap().unwrap(), 1);
 /// let err = results.next().unwrap().unwrap_err();
 /// assert!(err.is_timeout());
-/// assert_eq!(err.index(), 1);
-/// assert_eq!(err.to_string(), "map timed out waiting for item 1");
+/// assert_eq!(err.index(), 0);
+/// assert_eq!(err.to_string(), "map timed out waiting for item 0");
 /// assert!(results.next().is_none());
 /// ```
 pub struct MapError<F> {

@@ -87,6 +87,7 @@ fn a_timeout_yields_one_error_with_the_unfinished_handles_then_ends() {
             gated(&pool, &gate, 2),
         ];
         let ids: Vec<_> = handles.iter().map(TaskHandle::id).collect();
+        spin_until(|| handles[1].is_finished());
         let mut results = taskpool::as_completed(handles).timeout(Duration::from_millis(20));
         assert_eq!(results.next().unwrap().unwrap().0, 1);
         let err = results.next().unwrap().unwrap_err();
@@ -113,16 +114,19 @@ fn the_stream_yields_in_completion_order_and_times_out_the_same_way() {
         let handle = executor
             .submit(async move {
                 let gates = [Gate::new(), Gate::new()];
-                let stuck = pool.submit(std::future::pending::<usize>()).unwrap();
-                let handles = vec![gated(&pool, &gates[0], 0), gated(&pool, &gates[1], 1), stuck];
-                let mut stream = taskpool::as_completed(handles)
-                    .timeout(Duration::from_millis(50))
-                    .into_stream();
+                let handles = vec![gated(&pool, &gates[0], 0), gated(&pool, &gates[1], 1)];
+                let mut stream = taskpool::as_completed(handles).into_stream();
                 let mut order = Vec::new();
                 for i in [1, 0] {
                     gates[i].open();
                     order.push(stream.next().await.unwrap().unwrap().0);
                 }
+                assert!(stream.next().await.is_none());
+
+                let stuck = pool.submit(std::future::pending::<usize>()).unwrap();
+                let mut stream = taskpool::as_completed([stuck])
+                    .timeout(Duration::from_millis(5))
+                    .into_stream();
                 let err = stream.next().await.unwrap().unwrap_err();
                 assert!(stream.next().await.is_none());
                 let unfinished = err.into_inner();
@@ -187,4 +191,22 @@ fn as_completed_can_move_between_threads() {
     send_sync::<taskpool::AsCompletedIter<u8>>();
     send_sync::<taskpool::AsCompletedStream<u8>>();
     send_sync::<taskpool::AsCompletedError<u8>>();
+}
+
+#[test]
+fn dropping_a_pending_next_of_the_stream_loses_nothing() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let gate = Gate::new();
+        let mut stream = taskpool::as_completed([gated(&pool, &gate, 5)]).into_stream();
+        {
+            let next = std::pin::pin!(stream.next());
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            assert!(std::future::Future::poll(next, &mut cx).is_pending());
+        }
+        gate.open();
+        let item = pool.submit(async move { stream.next().await }).unwrap().wait().unwrap();
+        let (index, outcome) = item.unwrap().unwrap();
+        assert_eq!((index, outcome.unwrap()), (0, 5));
+    });
 }

@@ -330,3 +330,26 @@ fn a_group_and_its_error_can_move_between_threads() {
     send_sync::<taskpool::TaskFailure<Out>>();
     send_sync::<taskpool::JoinTimeoutError<taskpool::TaskGroup<Out>>>();
 }
+
+#[test]
+fn a_failure_the_pool_caused_makes_the_wait_cancel_the_rest() {
+    watchdog(|| {
+        // One permit: `running` holds it, `queued` waits behind it.
+        let pool = TaskPool::new(1).unwrap();
+        let group = pool.task_group::<Out>();
+        let (started_tx, started_rx) = signal();
+        let (guard, dropped) = drop_signal();
+        group.submit(never_ending(guard, Some(started_tx))).unwrap();
+        group.submit(async { Ok(1) }).unwrap();
+        started_rx.recv_blocking().unwrap();
+        let shutdown = pool.shutdown(ShutdownMode::CancelPending); // ends `queued`
+        // No member future saw that failure: the wait does, and cancels
+        // the running task, which is then not listed.
+        let err = group.wait().unwrap_err();
+        dropped.recv_blocking().unwrap();
+        assert_eq!(err.failures().len(), 1);
+        assert_eq!(err.first().index(), 1);
+        assert!(err.first().task_error().unwrap().is_shutdown());
+        shutdown.wait();
+    });
+}

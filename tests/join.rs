@@ -182,6 +182,7 @@ fn a_bounded_join_gives_itself_back_untouched_on_timeout() {
         let pool = TaskPool::new(2).unwrap();
         let gate = Gate::new();
         let handles = vec![pool.submit(async { 1 }).unwrap(), gated(&pool, &gate, 2)];
+        spin_until(|| handles[0].is_finished());
         let err = taskpool::join_all(handles)
             .wait_timeout(Duration::from_millis(10))
             .unwrap_err();

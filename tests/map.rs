@@ -109,26 +109,19 @@ fn the_timeout_yields_one_error_cancels_the_undelivered_and_ends() {
         let (guards, dropped): (Vec<_>, Vec<_>) = (0..2).map(|_| drop_signal()).unzip();
         let mut guards = guards.into_iter();
         let mut results = pool
-            .map(0..3, 3, move |i| {
-                let guard = (i > 0).then(|| guards.next().unwrap());
-                async move {
-                    match guard {
-                        Some(guard) => never_ending(guard, None).await,
-                        None => i,
-                    }
-                }
-            })
+            .map(0..4, 2, move |_| never_ending::<usize>(guards.next().unwrap(), None))
             .unwrap()
-            .timeout(Duration::from_millis(30));
-        assert_eq!(results.next().unwrap().unwrap().unwrap(), 0);
+            .timeout(Duration::from_millis(20));
         let err = results.next().unwrap().unwrap_err();
         assert!(err.is_timeout() && !err.is_closed());
-        assert_eq!(err.index(), 1);
+        assert_eq!(err.index(), 0);
+        assert_eq!(err.to_string(), "map timed out waiting for item 0");
         assert!(results.next().is_none());
         for dropped in dropped {
             dropped.recv_blocking().unwrap(); // both undelivered tasks were cancelled
         }
         common::spin_until(|| pool.stats().cancelled == 2);
+        assert_eq!(pool.stats().submitted, 2, "the input was read no further");
     });
 }
 
@@ -220,20 +213,18 @@ fn the_stream_keeps_input_order_times_out_and_cancels_on_drop() {
 
                 let mut guard = Some(timeout_guard);
                 let mut timed = pool
-                    .map(0..3_usize, 2, move |i| {
+                    .map(0..3_usize, 2, move |_| {
                         let guard = guard.take();
                         async move {
-                            match (i, guard) {
-                                (0, _) => i,
-                                (_, Some(guard)) => never_ending(guard, None).await,
-                                (_, None) => std::future::pending().await,
+                            match guard {
+                                Some(guard) => never_ending::<usize>(guard, None).await,
+                                None => std::future::pending().await,
                             }
                         }
                     })
                     .unwrap()
                     .timeout(Duration::from_millis(20))
                     .into_stream();
-                assert_eq!(timed.next().await.unwrap().unwrap().unwrap(), 0);
                 let err = timed.next().await.unwrap().unwrap_err();
                 assert!(timed.next().await.is_none());
 
@@ -259,7 +250,7 @@ fn the_stream_keeps_input_order_times_out_and_cancels_on_drop() {
                 (values, err.index())
             })
             .unwrap();
-        assert_eq!(handle.wait().unwrap(), (vec![0, 1, 2, 3], 1));
+        assert_eq!(handle.wait().unwrap(), (vec![0, 1, 2, 3], 0));
         timeout_dropped.recv_blocking().unwrap();
         dropped.recv_blocking().unwrap();
     });
@@ -339,4 +330,56 @@ fn a_map_can_move_between_threads() {
     let iter = pool.map(0..3, 1, |i| async move { i }).unwrap();
     send(&iter);
     send(&iter.into_stream());
+}
+
+#[test]
+fn items_ready_in_time_are_still_delivered_after_the_deadline() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let gate = Gate::new();
+        let deadline = Instant::now() + Duration::from_millis(20);
+        let mut results = pool
+            .map(0..3, 2, |i| common::after(&gate, i))
+            .unwrap()
+            .deadline(deadline);
+        gate.open();
+        assert_eq!(results.next().unwrap().unwrap().unwrap(), 0); // items 0 and 1 submitted
+        common::spin_until(|| pool.stats().completed == 2 && Instant::now() >= deadline);
+        assert_eq!(results.next().unwrap().unwrap().unwrap(), 1, "ready in time");
+        let err = results.next().unwrap().unwrap_err();
+        assert!(err.is_timeout());
+        assert_eq!(err.index(), 2);
+        assert_eq!(pool.stats().submitted, 2, "nothing is submitted after the deadline");
+    });
+}
+
+#[test]
+fn dropping_the_stream_drops_a_submission_waiting_for_queue_space() {
+    watchdog(|| {
+        // One permit, one queue slot, both taken: the map's first
+        // submission has to wait.
+        let pool = TaskPool::builder().limit(1).queue_capacity(1).build().unwrap();
+        let gate = Gate::new();
+        let (started_tx, started_rx) = common::signal();
+        let blocker_gate = gate.clone();
+        let blocker = pool
+            .submit(async move {
+                started_tx.send(()).await.unwrap();
+                blocker_gate.wait().await;
+            })
+            .unwrap();
+        started_rx.recv_blocking().unwrap();
+        let queued = pool.submit(async {}).unwrap();
+        let mut stream = pool.map([1], 1, |i| async move { i }).unwrap().into_stream();
+        {
+            let next = std::pin::pin!(stream.next());
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            assert!(std::future::Future::poll(next, &mut cx).is_pending());
+        }
+        drop(stream);
+        gate.open();
+        blocker.wait().unwrap();
+        queued.wait().unwrap();
+        assert_eq!(pool.stats().submitted, 2, "the map's item was never submitted");
+    });
 }

@@ -113,6 +113,7 @@ fn first_error_does_not_count_a_cancel_a_shutdown_or_a_plain_err() {
         let pool = TaskPool::new(1).unwrap();
         let gate = Gate::new();
         let running = gated(&pool, &gate, Ok::<(), String>(()));
+        spin_until(|| running.is_running()); // a shutdown lets it finish
         let queued = pool.submit(async { Ok(()) }).unwrap();
         let cancelled = pool.submit(std::future::pending()).unwrap();
         let plain_err = TaskPool::new(1)
@@ -340,4 +341,29 @@ fn a_wait_can_move_between_threads() {
     send_sync::<taskpool::Wait<TaskHandle<u8>, u8>>();
     send_sync::<taskpool::Wait<&TaskHandle<u8>, u8>>();
     send_sync::<taskpool::Waited<TaskHandle<u8>>>();
+}
+
+#[test]
+fn dropping_a_wait_cancels_nothing_and_a_huge_timeout_means_none() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let gate = Gate::new();
+        let (done_tx, done_rx) = common::signal();
+        let task_gate = gate.clone();
+        let handle = pool
+            .submit(async move {
+                task_gate.wait().await;
+                done_tx.send(()).await.unwrap();
+            })
+            .unwrap();
+        drop(taskpool::wait([handle], ReturnWhen::AllCompleted));
+        gate.open();
+        done_rx.recv_blocking().unwrap(); // the detached task ran to its end
+
+        let finished = pool.submit(async { 1 }).unwrap();
+        let waited = taskpool::wait([&finished], ReturnWhen::AllCompleted)
+            .timeout(Duration::MAX)
+            .wait();
+        assert!(!waited.timed_out && waited.done.len() == 1);
+    });
 }

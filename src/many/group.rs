@@ -311,7 +311,8 @@ where
     ///
     /// If the group is already cancelling because of a failure, the task is
     /// cancelled at once (Go: it would start with a cancelled context); it
-    /// is not listed as a failure.
+    /// is not listed as a failure. So is a task submitted after the group,
+    /// polled as a future, has completed: nobody will wait for it.
     ///
     /// # Panics
     ///
@@ -407,7 +408,9 @@ where
         let late = {
             let mut state = lock(&self.shared.state);
             state.watch.add(handle.core());
-            let late = state.cancelling && !state.failed.contains(&key);
+            // After a failure, or once the group's future has completed
+            // (nobody will wait for it), a new task is cancelled at once.
+            let late = (state.cancelling || state.finished) && !state.failed.contains(&key);
             let task = late.then(|| handle.task_ref());
             state.members.push(MemberSlot {
                 key,
