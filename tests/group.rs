@@ -353,3 +353,25 @@ fn a_failure_the_pool_caused_makes_the_wait_cancel_the_rest() {
         shutdown.wait();
     });
 }
+
+#[test]
+fn a_task_submitted_after_the_group_completed_is_cancelled_at_once() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let (guard, dropped) = drop_signal();
+        let inner = pool.clone();
+        let handle = pool
+            .submit(async move {
+                let mut group = inner.task_group::<Out>();
+                group.submit(async { Ok(1) }).unwrap();
+                let values = (&mut group).await.unwrap();
+                group.submit(never_ending(guard, None)).unwrap();
+                // Cancelled while the group is still alive, not by its drop.
+                dropped.recv().await.unwrap();
+                drop(group);
+                values
+            })
+            .unwrap();
+        assert_eq!(handle.wait().unwrap(), [Ok(1)]);
+    });
+}
