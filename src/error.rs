@@ -783,6 +783,7 @@ impl std::error::Error for ConfigError {
 /// assert!(failure.is_value());
 /// assert_eq!(failure.value(), Some(&Err("no route")));
 /// assert!(failure.to_string().ends_with("failed: \"no route\""));
+/// assert!(format!("{failure:?}").contains("failure: \"no route\""));
 /// ```
 pub struct TaskFailure<T> {
     index: usize,
@@ -914,7 +915,11 @@ impl<T> fmt::Debug for TaskFailure<T> {
         let mut d = f.debug_struct("TaskFailure");
         d.field("index", &self.index).field("id", &self.id);
         match &self.outcome {
-            Ok(_) => d.field("value", &"a failure value"),
+            // The value's own failure, through `Fallible`: no `T: Debug`.
+            Ok(value) => match self.classify.and_then(|classify| classify(value)) {
+                Some(failure) => d.field("failure", failure),
+                None => d.field("failure", &format_args!("_")),
+            },
             Err(e) => d.field("error", e),
         };
         d.finish()

@@ -72,6 +72,14 @@ use crate::util::{deadline_after, lock};
 ///
 /// Dropping the group cancels its unfinished tasks.
 ///
+/// # Cancel safety
+///
+/// `group.await` consumes the group, so dropping that await (a lost
+/// `select!`, a runtime timeout) drops the group and cancels its tasks —
+/// Python's `asyncio.timeout` around a `TaskGroup`. To keep the group
+/// across a lost race, poll `&mut group` instead: it is `Unpin`, and
+/// outcomes stay in the group until every task has ended.
+///
 /// # Comparison to `try_join_all`
 ///
 /// [`try_join_all`](crate::try_join_all) takes handles you already have,

@@ -199,6 +199,13 @@ where
 /// Dropping it before it finishes detaches the tasks, as dropping their
 /// handles would.
 ///
+/// # Cancel safety
+///
+/// It is `Unpin` and takes no outcome until all are in: race `&mut join`
+/// against a timer and, if the timer wins, the join is still yours, whole,
+/// to await again. Dropping it loses the handles (the tasks run on,
+/// detached).
+///
 /// # Examples
 ///
 /// ```
@@ -326,6 +333,11 @@ impl<T> fmt::Debug for JoinAll<T> {
 ///
 /// Dropping it before it finishes detaches the tasks, as dropping their
 /// handles would: nothing is cancelled.
+///
+/// # Cancel safety
+///
+/// As [`JoinAll`]: poll `&mut join` to keep it across a lost race; it
+/// takes no outcome until it returns.
 ///
 /// # Examples
 ///

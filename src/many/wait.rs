@@ -168,6 +168,12 @@ where
 /// Dropping it drops the handles it was given (an owned handle detaches
 /// its task; see [`TaskHandle`]) and cancels nothing.
 ///
+/// # Cancel safety
+///
+/// Dropping an unfinished `.await` of it drops the handles with it: pass
+/// references (`wait(&handles, ..)`) to keep them, or use
+/// [`timeout`](Wait::timeout), which hands them back in the result.
+///
 /// # Examples
 ///
 /// ```
