@@ -4,6 +4,11 @@
 //! [`SubmitError`] and [`TrySubmitError`] for submitting (both hand the
 //! rejected future back), [`WaitTimeoutError`] for a bounded wait (hands the
 //! handle back) and [`ConfigError`] for a bad setting.
+//!
+//! Waiting on many tasks adds [`TaskFailure`] (one task's failure, from
+//! `try_join_all` and a group), [`GroupError`], [`JoinTimeoutError`] (hands
+//! the join or group back), [`AsCompletedError`] (hands the unfinished
+//! handles back) and [`MapError`].
 
 use std::any::Any;
 use std::fmt;
@@ -12,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::handle::TaskHandle;
-use crate::task::TaskId;
+use crate::task::{Classifier, TaskId};
 
 /// Why a task produced no value: it panicked, was cancelled, timed out, or
 /// never ran because the pool shut down.
@@ -467,6 +472,14 @@ impl<F> SubmitError<F> {
         self.refusal == Refusal::NoLocalThread
     }
 
+    /// The same refusal, with the refused value changed by `f`.
+    pub(crate) fn map_inner<G>(self, f: impl FnOnce(F) -> G) -> SubmitError<G> {
+        SubmitError {
+            refusal: self.refusal,
+            value: f(self.value),
+        }
+    }
+
     /// Gives back the future (or closure) that was not submitted.
     ///
     /// # Examples
@@ -709,6 +722,9 @@ pub enum ConfigError {
     ZeroLimit,
     /// A queue capacity of zero would refuse every task.
     ZeroQueueCapacity,
+    /// A [`map`](crate::TaskPool::map) buffer of zero would never submit
+    /// an item.
+    ZeroBuffer,
     /// The daemon thread's name contains a NUL byte.
     InvalidThreadName,
     /// The operating system refused to start the daemon thread.
@@ -720,6 +736,7 @@ impl fmt::Display for ConfigError {
         match self {
             ConfigError::ZeroLimit => f.write_str("the limit must be at least 1"),
             ConfigError::ZeroQueueCapacity => f.write_str("the queue capacity must be at least 1"),
+            ConfigError::ZeroBuffer => f.write_str("the map buffer must be at least 1"),
             ConfigError::InvalidThreadName => f.write_str("the thread name must not contain a NUL byte"),
             ConfigError::ThreadSpawn(_) => f.write_str("failed to spawn the daemon thread"),
         }
@@ -734,3 +751,618 @@ impl std::error::Error for ConfigError {
         }
     }
 }
+
+// ----- waiting on many tasks -----
+
+/// One task's failure, as [`try_join_all`](crate::try_join_all) and
+/// [`TaskGroup`](crate::TaskGroup) report it: the task's position in the
+/// input (or in submission order), its id, and its outcome.
+///
+/// The outcome is either a [`TaskError`] (the task panicked, was
+/// cancelled, timed out, or never ran) or the task's own value, when the
+/// task was submitted [fallible](crate::TaskBuilder::fallible) and its
+/// value counts as a failure under [`Fallible`](crate::Fallible) — an
+/// `Err`, say, handed back untouched.
+///
+/// # Examples
+///
+/// ```
+/// let pool = taskpool::TaskPool::new(2).unwrap();
+/// let handles = vec![
+///     pool.build_task().fallible().submit(async { Ok(1) }).unwrap(),
+///     pool.build_task().fallible().submit(async { Err("no route") }).unwrap(),
+/// ];
+/// let failure = taskpool::try_join_all(handles).wait().unwrap_err();
+/// assert_eq!(failure.index(), 1);
+/// assert!(failure.is_value());
+/// assert_eq!(failure.value(), Some(&Err("no route")));
+/// assert!(failure.to_string().ends_with("failed: \"no route\""));
+/// assert!(format!("{failure:?}").contains("failure: \"no route\""));
+/// ```
+pub struct TaskFailure<T> {
+    index: usize,
+    id: TaskId,
+    name: Option<Arc<str>>,
+    outcome: Result<T, TaskError>,
+    classify: Option<Classifier<T>>,
+}
+
+impl<T> TaskFailure<T> {
+    /// The failure of a finished task, taken from its handle.
+    pub(crate) fn from_finished(index: usize, handle: TaskHandle<T>) -> TaskFailure<T> {
+        let id = handle.id();
+        let name = handle.core().name_arc();
+        let classify = handle.core().classifier();
+        let outcome = handle
+            .take_finished()
+            .expect("a failure is built only from a finished task's handle");
+        TaskFailure {
+            index,
+            id,
+            name,
+            outcome,
+            classify,
+        }
+    }
+
+    /// The task's position: in the input of `try_join_all`, or in the
+    /// group's submission order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handles = vec![pool.submit(async {}).unwrap(), pool.submit(async { panic!() }).unwrap()];
+    /// assert_eq!(taskpool::try_join_all(handles).wait().unwrap_err().index(), 1);
+    /// ```
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The task's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.submit(async { panic!() }).unwrap();
+    /// let id = handle.id();
+    /// assert_eq!(taskpool::try_join_all([handle]).wait().unwrap_err().id(), id);
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// Whether the task panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.submit(async { panic!("boom") }).unwrap();
+    /// assert!(taskpool::try_join_all([handle]).wait().unwrap_err().is_panic());
+    /// ```
+    pub fn is_panic(&self) -> bool {
+        self.task_error().is_some_and(TaskError::is_panic)
+    }
+
+    /// Whether the task returned a value that counts as a failure (a
+    /// fallible task's `Err`), rather than ending without a value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.build_task().fallible().submit(async { Err::<(), _>(7) }).unwrap();
+    /// assert!(taskpool::try_join_all([handle]).wait().unwrap_err().is_value());
+    /// ```
+    pub fn is_value(&self) -> bool {
+        self.outcome.is_ok()
+    }
+
+    /// The [`TaskError`], if the task ended without a value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.submit(std::future::pending::<()>()).unwrap();
+    /// handle.cancel();
+    /// let failure = taskpool::try_join_all([handle]).wait().unwrap_err();
+    /// assert!(failure.task_error().unwrap().is_cancelled());
+    /// ```
+    pub fn task_error(&self) -> Option<&TaskError> {
+        self.outcome.as_ref().err()
+    }
+
+    /// The task's value, if it returned one that counts as a failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.build_task().fallible().submit(async { "x".parse::<u8>() }).unwrap();
+    /// let failure = taskpool::try_join_all([handle]).wait().unwrap_err();
+    /// assert!(failure.value().unwrap().is_err());
+    /// ```
+    pub fn value(&self) -> Option<&T> {
+        self.outcome.as_ref().ok()
+    }
+
+    /// The task's outcome, as its handle would have given it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.build_task().fallible().submit(async { Err::<u8, _>("bad") }).unwrap();
+    /// let outcome = taskpool::try_join_all([handle]).wait().unwrap_err().into_outcome();
+    /// assert_eq!(outcome.unwrap(), Err("bad"));
+    /// ```
+    pub fn into_outcome(self) -> Result<T, TaskError> {
+        self.outcome
+    }
+}
+
+impl<T> fmt::Debug for TaskFailure<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("TaskFailure");
+        d.field("index", &self.index).field("id", &self.id);
+        match &self.outcome {
+            // The value's own failure, through `Fallible`: no `T: Debug`.
+            Ok(value) => match self.classify.and_then(|classify| classify(value)) {
+                Some(failure) => d.field("failure", failure),
+                None => d.field("failure", &format_args!("_")),
+            },
+            Err(e) => d.field("error", e),
+        };
+        d.finish()
+    }
+}
+
+impl<T> fmt::Display for TaskFailure<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let task = TaskLabel(self.id, self.name.as_deref());
+        match &self.outcome {
+            Err(e) => fmt::Display::fmt(e, f),
+            Ok(value) => match self.classify.and_then(|classify| classify(value)) {
+                Some(failure) => write!(f, "{task} failed: {failure:?}"),
+                None => write!(f, "{task} failed"),
+            },
+        }
+    }
+}
+
+impl<T> std::error::Error for TaskFailure<T> {}
+
+/// A [`TaskGroup`](crate::TaskGroup) failed: every failure that happened,
+/// in the order the tasks ended.
+///
+/// The first failure made the group cancel its other tasks; the ones it
+/// cancelled are not listed. The others listed are tasks that failed
+/// before the cancellation reached them, or that the pool ended (a
+/// shutdown). Python: the `ExceptionGroup` a `TaskGroup` raises; Go:
+/// `errgroup.Wait`'s first error, with the rest kept.
+///
+/// # Examples
+///
+/// ```
+/// let pool = taskpool::TaskPool::new(2).unwrap();
+/// let group = pool.task_group();
+/// group.submit(async { Ok(1) }).unwrap();
+/// group.submit(async { Err("disk full") }).unwrap();
+/// let err = group.wait().unwrap_err();
+/// assert_eq!(err.failures().len(), 1);
+/// assert_eq!(err.first().index(), 1);
+/// assert_eq!(err.first().value(), Some(&Err("disk full")));
+/// assert!(err.to_string().ends_with("failed: \"disk full\""));
+/// ```
+pub struct GroupError<T> {
+    failures: Vec<TaskFailure<T>>,
+}
+
+impl<T> GroupError<T> {
+    /// `failures` is never empty.
+    pub(crate) fn new(failures: Vec<TaskFailure<T>>) -> GroupError<T> {
+        debug_assert!(!failures.is_empty());
+        GroupError { failures }
+    }
+
+    /// Every failure, in the order the tasks ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let group = pool.task_group::<Result<(), ()>>();
+    /// group.submit(async { panic!("boom") }).unwrap();
+    /// assert!(group.wait().unwrap_err().failures()[0].is_panic());
+    /// ```
+    pub fn failures(&self) -> &[TaskFailure<T>] {
+        &self.failures
+    }
+
+    /// The failure that made the group cancel the rest: the first to end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let group = pool.task_group();
+    /// group.submit(async { Err::<(), _>(404) }).unwrap();
+    /// assert_eq!(group.wait().unwrap_err().first().value(), Some(&Err(404)));
+    /// ```
+    pub fn first(&self) -> &TaskFailure<T> {
+        &self.failures[0]
+    }
+
+    /// Takes the failures out, in the order the tasks ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let group = pool.task_group();
+    /// group.submit(async { Err::<(), _>("e") }).unwrap();
+    /// let failures = group.wait().unwrap_err().into_failures();
+    /// assert_eq!(failures[0].value(), Some(&Err("e")));
+    /// ```
+    pub fn into_failures(self) -> Vec<TaskFailure<T>> {
+        self.failures
+    }
+}
+
+impl<T> fmt::Debug for GroupError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupError").field("failures", &self.failures).finish()
+    }
+}
+
+impl<T> fmt::Display for GroupError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.first(), f)?;
+        match self.failures.len() {
+            1 => Ok(()),
+            2 => f.write_str(", and 1 more task failed"),
+            n => write!(f, ", and {} more tasks failed", n - 1),
+        }
+    }
+}
+
+impl<T> std::error::Error for GroupError<T> {}
+
+/// A bounded wait on many tasks — a [`JoinAll`](crate::JoinAll),
+/// [`TryJoinAll`](crate::TryJoinAll) or [`TaskGroup`](crate::TaskGroup) —
+/// ran out before they finished. What was waited on comes back, untouched,
+/// so the caller can wait again (or drop it).
+///
+/// Python: the `TimeoutError` of `asyncio.wait_for(gather(...), t)`, except
+/// that nothing is cancelled.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let pool = taskpool::TaskPool::new(2).unwrap();
+/// let (release, blocked) = async_channel::bounded::<()>(1);
+/// let handles = vec![
+///     pool.submit(async { 1 }).unwrap(),
+///     pool.submit(async move { blocked.recv().await.unwrap(); 2 }).unwrap(),
+/// ];
+/// while !handles[0].is_finished() {
+///     std::thread::yield_now();
+/// }
+/// let err = taskpool::join_all(handles).wait_timeout(Duration::from_millis(10)).unwrap_err();
+/// assert_eq!((err.unfinished(), err.total()), (1, 2));
+/// assert_eq!(err.to_string(), "timed out with 1 of 2 tasks unfinished");
+/// release.send_blocking(()).unwrap();
+/// let outcomes = err.into_inner().wait();
+/// assert_eq!(outcomes.len(), 2);
+/// ```
+pub struct JoinTimeoutError<J> {
+    inner: J,
+    unfinished: usize,
+    total: usize,
+}
+
+impl<J> JoinTimeoutError<J> {
+    pub(crate) fn new(inner: J, unfinished: usize, total: usize) -> JoinTimeoutError<J> {
+        JoinTimeoutError {
+            inner,
+            unfinished,
+            total,
+        }
+    }
+
+    /// How many tasks had not finished when the wait gave up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let stuck = pool.submit(std::future::pending::<()>()).unwrap();
+    /// let err = taskpool::join_all([stuck]).wait_timeout(std::time::Duration::ZERO).unwrap_err();
+    /// assert_eq!(err.unfinished(), 1);
+    /// ```
+    pub fn unfinished(&self) -> usize {
+        self.unfinished
+    }
+
+    /// How many tasks were waited on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let stuck = pool.submit(std::future::pending::<()>()).unwrap();
+    /// let err = taskpool::join_all([stuck]).wait_timeout(std::time::Duration::ZERO).unwrap_err();
+    /// assert_eq!(err.total(), 1);
+    /// ```
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// Gives back what was waited on, to wait again or drop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let group = pool.task_group::<Result<(), ()>>();
+    /// group.submit(std::future::pending()).unwrap();
+    /// let group = group.wait_timeout(std::time::Duration::ZERO).unwrap_err().into_inner();
+    /// drop(group); // cancels what is left
+    /// ```
+    pub fn into_inner(self) -> J {
+        self.inner
+    }
+}
+
+impl<J> fmt::Debug for JoinTimeoutError<J> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinTimeoutError")
+            .field("unfinished", &self.unfinished)
+            .field("total", &self.total)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<J> fmt::Display for JoinTimeoutError<J> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "timed out with {} of {} tasks unfinished",
+            self.unfinished, self.total
+        )
+    }
+}
+
+impl<J> std::error::Error for JoinTimeoutError<J> {}
+
+/// An [`as_completed`](crate::as_completed) iteration ran out of time. The
+/// handles it had not yielded come back, each with its position in the
+/// input, so nothing is lost: wait on them again, or cancel them. The
+/// iteration ends after this error.
+///
+/// Python: the `TimeoutError` raised by `as_completed(fs, timeout)`, except
+/// that Python keeps the futures and this hands them back.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let pool = taskpool::TaskPool::new(2).unwrap();
+/// let handles = vec![
+///     pool.submit(std::future::pending::<u8>()).unwrap(),
+///     pool.submit(async { 1 }).unwrap(),
+/// ];
+/// while !handles[1].is_finished() {
+///     std::thread::yield_now();
+/// }
+/// let mut results = taskpool::as_completed(handles).timeout(Duration::from_millis(20));
+/// assert_eq!(results.next().unwrap().unwrap().0, 1); // the finished one
+/// let err = results.next().unwrap().unwrap_err();
+/// assert!(err.is_timeout());
+/// assert_eq!(err.to_string(), "timed out with 1 task unfinished");
+/// let unfinished = err.into_inner();
+/// assert_eq!(unfinished[0].0, 0);
+/// assert!(unfinished[0].1.cancel());
+/// assert!(results.next().is_none());
+/// ```
+pub struct AsCompletedError<T> {
+    unfinished: Vec<(usize, TaskHandle<T>)>,
+}
+
+impl<T> AsCompletedError<T> {
+    pub(crate) fn timed_out(unfinished: Vec<(usize, TaskHandle<T>)>) -> AsCompletedError<T> {
+        AsCompletedError { unfinished }
+    }
+
+    /// Whether the iteration ran out of time (for now, the only reason).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let stuck = pool.submit(std::future::pending::<()>()).unwrap();
+    /// let mut it = taskpool::as_completed([stuck]).timeout(std::time::Duration::ZERO);
+    /// assert!(it.next().unwrap().unwrap_err().is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        true
+    }
+
+    /// The handles not yielded, with their input positions, in input order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let stuck = pool.submit(std::future::pending::<()>()).unwrap();
+    /// let id = stuck.id();
+    /// let mut it = taskpool::as_completed([stuck]).timeout(std::time::Duration::ZERO);
+    /// let err = it.next().unwrap().unwrap_err();
+    /// assert_eq!(err.unfinished()[0].1.id(), id);
+    /// ```
+    pub fn unfinished(&self) -> &[(usize, TaskHandle<T>)] {
+        &self.unfinished
+    }
+
+    /// Gives back the handles not yielded, with their input positions.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let stuck = pool.submit(std::future::pending::<()>()).unwrap();
+    /// let mut it = taskpool::as_completed([stuck]).timeout(std::time::Duration::ZERO);
+    /// for (_, handle) in it.next().unwrap().unwrap_err().into_inner() {
+    ///     assert!(handle.cancel());
+    /// }
+    /// ```
+    pub fn into_inner(self) -> Vec<(usize, TaskHandle<T>)> {
+        self.unfinished
+    }
+}
+
+impl<T> fmt::Debug for AsCompletedError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ids: Vec<TaskId> = self.unfinished.iter().map(|(_, h)| h.id()).collect();
+        f.debug_struct("AsCompletedError").field("unfinished", &ids).finish()
+    }
+}
+
+impl<T> fmt::Display for AsCompletedError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.unfinished.len() {
+            1 => f.write_str("timed out with 1 task unfinished"),
+            n => write!(f, "timed out with {n} tasks unfinished"),
+        }
+    }
+}
+
+impl<T> std::error::Error for AsCompletedError<T> {}
+
+/// Why a [`map`](crate::TaskPool::map) iteration ended early: its overall
+/// timeout passed, or the pool refused to take the next item (it was
+/// closed). Yielded once, at the position of the first item not delivered;
+/// the iteration ends after it.
+///
+/// Python: the `TimeoutError` that `Executor.map`'s iterator raises, or the
+/// `RuntimeError` of submitting after shutdown.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let pool = taskpool::TaskPool::new(2).unwrap();
+/// let mut results = pool
+///     .map(["never ready", "never asked for"], 1, |_| std::future::pending::<()>())
+///     .unwrap()
+///     .timeout(Duration::from_millis(20));
+/// let err = results.next().unwrap().unwrap_err();
+/// assert!(err.is_timeout());
+/// assert_eq!(err.index(), 0);
+/// assert_eq!(err.to_string(), "map timed out waiting for item 0");
+/// assert!(results.next().is_none());
+/// ```
+pub struct MapError<F> {
+    index: usize,
+    refused: Option<SubmitError<F>>,
+}
+
+impl<F> MapError<F> {
+    pub(crate) fn timed_out(index: usize) -> MapError<F> {
+        MapError { index, refused: None }
+    }
+
+    pub(crate) fn refused(index: usize, error: SubmitError<F>) -> MapError<F> {
+        MapError {
+            index,
+            refused: Some(error),
+        }
+    }
+
+    /// The position of the first item not delivered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let mut it = pool.map([()], 1, |_| std::future::pending::<()>()).unwrap().timeout(std::time::Duration::ZERO);
+    /// assert_eq!(it.next().unwrap().unwrap_err().index(), 0);
+    /// ```
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Whether the map's overall timeout passed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let mut it = pool.map([()], 1, |_| std::future::pending::<()>()).unwrap().timeout(std::time::Duration::ZERO);
+    /// assert!(it.next().unwrap().unwrap_err().is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        self.refused.is_none()
+    }
+
+    /// Whether the pool was closed, so the item could not be submitted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let mut it = pool.map([1], 1, |i| async move { i }).unwrap();
+    /// pool.close();
+    /// assert!(it.next().unwrap().unwrap_err().is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.refused.as_ref().is_some_and(SubmitError::is_closed)
+    }
+
+    /// Gives back the future the pool refused, if that is what ended the
+    /// map.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let mut it = pool.map([5], 1, |i| async move { i * 2 }).unwrap();
+    /// pool.close();
+    /// let future = it.next().unwrap().unwrap_err().into_inner().unwrap();
+    /// let other = taskpool::TaskPool::new(1).unwrap();
+    /// assert_eq!(other.submit(future).unwrap().wait().unwrap(), 10);
+    /// ```
+    pub fn into_inner(self) -> Option<F> {
+        self.refused.map(SubmitError::into_inner)
+    }
+}
+
+impl<F> fmt::Debug for MapError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("MapError");
+        d.field("index", &self.index);
+        match &self.refused {
+            None => d.field("timed_out", &true),
+            Some(e) => d.field("refused", &e.refusal),
+        };
+        d.finish()
+    }
+}
+
+impl<F> fmt::Display for MapError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.refused {
+            None => write!(f, "map timed out waiting for item {}", self.index),
+            Some(e) => write!(f, "map could not submit item {}: {}", self.index, e.refusal),
+        }
+    }
+}
+
+impl<F> std::error::Error for MapError<F> {}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use event_listener::{EventListener, Listener};
 
 use crate::error::{TaskError, WaitTimeoutError};
-use crate::task::{TaskId, TaskRef};
+use crate::task::{TaskCore, TaskId, TaskRef};
 use crate::util::deadline_after;
 
 /// An owned permission to wait for a task's outcome, and to cancel it.
@@ -313,6 +313,25 @@ impl<T> TaskHandle<T> {
             core.take()
                 .expect("a handle's outcome is taken only by the handle, which is consumed then"),
         )
+    }
+}
+
+/// Crate-internal access for the combinators that wait on many handles
+/// (`crate::many`).
+impl<T> TaskHandle<T> {
+    pub(crate) fn core(&self) -> &TaskCore<T> {
+        self.task.core()
+    }
+
+    /// The task itself, to cancel it without the handle.
+    pub(crate) fn task_ref(&self) -> Arc<dyn TaskRef<T>> {
+        Arc::clone(&self.task)
+    }
+
+    /// The outcome of a task known to be finished, without blocking; `None`
+    /// if it is not finished.
+    pub(crate) fn take_finished(self) -> Option<Result<T, TaskError>> {
+        self.take_if_finished()
     }
 }
 

@@ -62,6 +62,60 @@
 //! it gets its permit, not when it is queued), like `asyncio.wait_for`.
 //! `wait_timeout` bounds only the waiting; the task goes on.
 //!
+//! # Waiting on many tasks
+//!
+//! | Python | taskpool | returns |
+//! |---|---|---|
+//! | `Executor.map(fn, items, timeout, buffersize)` | [`pool.map(items, buffer, f)`](TaskPool::map) | outcomes in input order, lazily |
+//! | `wait(fs, timeout, return_when)` | [`wait(handles, ReturnWhen::..)`](wait()) | done and pending handles |
+//! | `as_completed(fs, timeout)` | [`as_completed(handles)`](as_completed) | outcomes in finishing order |
+//! | `gather(*aws, return_exceptions=True)` | [`join_all(handles)`](join_all) | every outcome, in order |
+//! | `gather(*aws)` | [`try_join_all(handles)`](try_join_all) | every value, or the first failure |
+//! | `TaskGroup` / Go `errgroup` | [`pool.task_group()`](TaskPool::task_group) | every value, or every failure |
+//!
+//! Each works from a plain thread (`wait()`, or iterate) and from async
+//! code (`.await`, or a [`Stream`](futures_core::Stream)). Where Python
+//! takes a `timeout` that is part of the answer — `map`, `wait`,
+//! `as_completed` — it is a `.timeout(d)` / `.deadline(t)` setting that
+//! bounds both forms; a join or a group is waited on like a handle, with
+//! `wait_timeout` / `wait_deadline` giving it back when time runs out.
+//!
+//! Where they must tell a failure from a success —
+//! [`ReturnWhen::FirstError`], `try_join_all`, the group — a task's value
+//! counts as a failure only if it was submitted
+//! [fallible](TaskBuilder::fallible) and [`Fallible`] says so: the same
+//! verdict the pool counts in [`Stats::failed`]. Panics, per-task timeouts
+//! and (except for `FirstError`) cancels and shutdowns are failures too.
+//!
+//! ```
+//! use taskpool::{DaemonExecutor, ReturnWhen};
+//!
+//! let executor = DaemonExecutor::new(4).unwrap();
+//! // Executor.map: results in input order, at most 8 submitted ahead.
+//! let squares: Vec<u32> = executor
+//!     .map(1..=5_u32, 8, |i| async move { i * i })
+//!     .unwrap()
+//!     .map(|item| item.unwrap().unwrap())
+//!     .collect();
+//! assert_eq!(squares, [1, 4, 9, 16, 25]);
+//!
+//! // A group: all values, or every failure, the rest cancelled.
+//! let group = executor.task_group();
+//! for url in ["a.example", "b.example"] {
+//!     group.submit(async move { Ok::<_, String>(url.len()) }).unwrap();
+//! }
+//! assert_eq!(group.wait().unwrap(), [Ok(9), Ok(9)]);
+//!
+//! // wait: the first to finish, the rest still pending.
+//! let handles = vec![
+//!     executor.submit(std::future::pending::<u32>()).unwrap(),
+//!     executor.submit(async { 7 }).unwrap(),
+//! ];
+//! let waited = taskpool::wait(&handles, ReturnWhen::FirstCompleted).wait();
+//! assert_eq!(waited.done[0].id(), handles[1].id());
+//! handles[0].cancel();
+//! ```
+//!
 //! # Shutdown
 //!
 //! [`close`](TaskPool::close) stops accepting tasks; [`ShutdownMode`]
@@ -98,6 +152,7 @@ mod error;
 mod fallible;
 mod handle;
 mod limiter;
+mod many;
 mod pool;
 mod report;
 mod rt;
@@ -110,9 +165,14 @@ mod util;
 
 pub use builder::{AnyOutput, FallibleOutput, OutputKind, TaskBuilder};
 pub use daemon::{DEFAULT_THREAD_NAME, DaemonExecutor, DaemonExecutorBuilder};
+pub use error::{AsCompletedError, GroupError, JoinTimeoutError, MapError, TaskFailure};
 pub use error::{ConfigError, SubmitError, TaskError, TaskErrorKind, TrySubmitError, WaitTimeoutError};
 pub use fallible::Fallible;
 pub use handle::TaskHandle;
+pub use many::{AsCompletedIter, AsCompletedStream, as_completed};
+pub use many::{JoinAll, TryJoinAll, join_all, try_join_all};
+pub use many::{MapIter, MapStream, TaskGroup};
+pub use many::{ReturnWhen, Wait, Waited, wait};
 pub use pool::{TaskPool, TaskPoolBuilder};
 pub use report::UnobservedFailure;
 pub use shutdown::{Shutdown, ShutdownMode};
@@ -123,3 +183,9 @@ pub use task::TaskId;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The "Waiting on many tasks" README section (kept in its own file until
+/// it is merged into the README), compiled and run as a doctest.
+#[doc = include_str!("../docs/waiting-on-many.md")]
+#[cfg(doctest)]
+pub struct WaitingOnManyDoctests;

@@ -342,6 +342,21 @@ impl<T> TaskCore<T> {
     }
 }
 
+/// Read-only views for the combinators that wait on many tasks
+/// (`crate::many`), kept apart from the lifecycle above.
+impl<T> TaskCore<T> {
+    /// How the task ended, once its outcome is published; kept after the
+    /// outcome is taken.
+    pub(crate) fn ended(&self) -> Option<Ended> {
+        lock(&self.state).ended
+    }
+
+    /// The classifier of a fallible submission, if this was one.
+    pub(crate) fn classifier(&self) -> Option<Classifier<T>> {
+        self.classify
+    }
+}
+
 /// What a queued task holds until it starts: the payload, its queue slot and
 /// its per-task timeout (whose clock starts with the task).
 struct Queued<P> {

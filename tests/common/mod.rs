@@ -3,6 +3,7 @@
 //! inside tasks, and a logger that records lines.
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -220,4 +221,75 @@ impl FlagWaker {
     pub fn woken(&self) -> bool {
         self.flag.load(Ordering::SeqCst)
     }
+}
+
+/// Sends once on its channel when dropped: tells the test that a task's
+/// future was dropped (it ended, or was cancelled).
+pub struct DropSignal(async_channel::Sender<()>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        let _ = self.0.try_send(());
+    }
+}
+
+/// A [`DropSignal`] to move into a task, and the receiver that hears it.
+pub fn drop_signal() -> (DropSignal, async_channel::Receiver<()>) {
+    let (tx, rx) = async_channel::unbounded();
+    (DropSignal(tx), rx)
+}
+
+/// Spins (yielding the thread) until `done()` holds. For states that have
+/// no event to wait on, such as "the pool has published this outcome";
+/// call it inside a [`watchdog`].
+pub fn spin_until(mut done: impl FnMut() -> bool) {
+    while !done() {
+        std::thread::yield_now();
+    }
+}
+
+/// A future that ends with `value` once `gate` opens.
+pub fn after<T: Send + 'static>(gate: &Gate, value: T) -> impl Future<Output = T> + Send + 'static {
+    let gate = gate.clone();
+    async move {
+        gate.wait().await;
+        value
+    }
+}
+
+/// A task on `pool` that ends with `value` once `gate` opens.
+pub fn gated<T: Send + 'static>(pool: &taskpool::TaskPool, gate: &Gate, value: T) -> taskpool::TaskHandle<T> {
+    pool.submit(after(gate, value)).unwrap()
+}
+
+/// A future that never ends. It says when it starts (if given a sender),
+/// and `guard` says when it is dropped (cancelled).
+pub async fn never_ending<T>(guard: DropSignal, started: Option<async_channel::Sender<()>>) -> T {
+    let _guard = guard;
+    if let Some(started) = started {
+        started.send(()).await.unwrap();
+    }
+    std::future::pending().await
+}
+
+/// Runs `block` inside a task of a daemon executor, handing it the pool
+/// and a gate, and asserts that it panicked with a message about the
+/// deadlock a blocking wait there would cause. The gate opens afterwards,
+/// so tasks made to wait on it let the executor drain.
+pub fn assert_panics_on_the_daemon_thread<R>(block: impl FnOnce(taskpool::TaskPool, Gate) -> R + Send + 'static) {
+    let executor = taskpool::DaemonExecutor::new(2).unwrap();
+    let pool = executor.pool().clone();
+    let gate = Gate::new();
+    let inner_gate = gate.clone();
+    let handle = executor
+        .submit(async move {
+            block(pool, inner_gate);
+        })
+        .unwrap();
+    let err = handle.wait().unwrap_err();
+    assert!(
+        err.panic_message().is_some_and(|m| m.contains("deadlock")),
+        "expected a deadlock panic, got {err}"
+    );
+    gate.open();
 }

@@ -1,0 +1,681 @@
+//! [`TaskGroup`]: tasks that succeed together or fail together.
+//!
+//! # How a failure cancels the others at once
+//!
+//! Each task runs inside a [`Member`] future that looks at what the task's
+//! own future produced, in the task itself: a value that counts as a
+//! failure under [`Fallible`], or a panic (caught, then resumed so the
+//! pool records it as usual). Either way it tells the group before its
+//! outcome is published, and the group cancels every other unfinished
+//! task right then — whether or not anyone is waiting on the group. A task
+//! that ends without a value for a reason its future cannot see (the pool
+//! shut it down) is noticed by whoever waits on the group, which then
+//! cancels the rest the same way.
+//!
+//! The order of failures is the order outcomes were published, which a
+//! [`Watch`] records as it happens, whether or not anyone is waiting.
+//!
+//! # Locks
+//!
+//! The group's state lock may be held while calling into the watch (which
+//! takes task event locks), never the other way round: the watch's wakers
+//! do not take it. Nothing that can run user code — cancelling a task
+//! (which may drop its future), dropping a handle (which may log) — is
+//! done while it is held.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use pin_project_lite::pin_project;
+
+use super::block_or_hand_back;
+use super::watch::Watch;
+use crate::daemon::DaemonExecutor;
+use crate::error::{GroupError, JoinTimeoutError, SubmitError, TaskFailure};
+use crate::fallible::Fallible;
+use crate::handle::TaskHandle;
+use crate::pool::TaskPool;
+use crate::stats::Ended;
+use crate::task::{TaskId, TaskRef};
+use crate::util::{deadline_after, lock};
+
+/// Tasks that succeed together or fail together, on a pool's limit.
+/// Python: `asyncio.TaskGroup`; Go: `errgroup.Group` with `SetLimit`.
+///
+/// Tasks submitted through the group run on its pool and share the pool's
+/// limit with every other task there. Every task's output is
+/// [`Fallible`] (a `Result`, usually): the group submits it
+/// [fallible](crate::TaskBuilder::fallible), so the value counts as a
+/// failure exactly when the pool counts it as one.
+///
+/// The first task to fail — returning a failure value (an `Err`), or
+/// panicking — makes the group cancel all its other unfinished tasks at
+/// once, whether or not anyone is waiting on the group yet. Tasks
+/// submitted after that are cancelled as they are submitted. A task that
+/// the pool ends without a value (a shutdown) is a failure too; the group
+/// notices it, and cancels the rest, when it is waited on.
+///
+/// Waiting on the group — [`wait`](TaskGroup::wait) from a plain thread,
+/// with a bound by [`wait_timeout`](TaskGroup::wait_timeout), or `.await`
+/// — returns once every task has ended, so no task of the group is left
+/// running. On success it gives every value in submission order; on
+/// failure, a [`GroupError`] with every failure that happened, in the
+/// order the tasks ended: the first, plus any that failed before the
+/// cancellation reached them. The tasks the group cancelled are not
+/// listed.
+///
+/// Dropping the group cancels its unfinished tasks.
+///
+/// # Cancel safety
+///
+/// `group.await` consumes the group, so dropping that await (a lost
+/// `select!`, a runtime timeout) drops the group and cancels its tasks —
+/// Python's `asyncio.timeout` around a `TaskGroup`. To keep the group
+/// across a lost race, poll `&mut group` instead: it is `Unpin`, and
+/// outcomes stay in the group until every task has ended.
+///
+/// # Comparison to `try_join_all`
+///
+/// [`try_join_all`](crate::try_join_all) takes handles you already have,
+/// returns only the first failure and does not wait for the cancelled
+/// tasks to stop. A group owns its tasks from the start, cancels on a
+/// failure even before you wait, waits for every task to end, and reports
+/// every failure.
+///
+/// # Examples
+///
+/// Fetch three pages; all or nothing:
+///
+/// ```
+/// let pool = taskpool::TaskPool::new(2).unwrap();
+/// let group = pool.task_group();
+/// for page in ["a", "bb", "ccc"] {
+///     group.submit(async move { Ok::<_, String>(page.len()) }).unwrap();
+/// }
+/// assert_eq!(group.wait().unwrap(), [Ok(1), Ok(2), Ok(3)]);
+/// ```
+///
+/// The first failure cancels the rest:
+///
+/// ```
+/// let pool = taskpool::TaskPool::new(2).unwrap();
+/// let group = pool.task_group();
+/// group.submit(std::future::pending::<Result<u8, String>>()).unwrap(); // would never end
+/// group.submit(async { Err("no route to host".to_owned()) }).unwrap();
+/// let err = group.wait().unwrap_err();
+/// assert_eq!(err.failures().len(), 1); // the cancelled task is not listed
+/// assert_eq!(err.first().index(), 1);
+/// assert_eq!(err.first().value(), Some(&Err("no route to host".to_owned())));
+/// ```
+#[must_use = "a task group cancels its tasks when dropped; wait on it"]
+pub struct TaskGroup<T> {
+    pool: TaskPool,
+    shared: Arc<Shared<T>>,
+}
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+    next_key: AtomicU64,
+}
+
+struct State<T> {
+    /// In submission order: a member's index is its position.
+    members: Vec<MemberSlot<T>>,
+    /// Watches every member, in the same order.
+    watch: Watch,
+    /// Members whose own future failed: never cancel these, their failure
+    /// happened.
+    failed: Vec<u64>,
+    /// A failure was seen: the group cancels everything else.
+    cancelling: bool,
+    /// Member indices, in the order their outcomes were published.
+    order: Vec<usize>,
+    /// The outcome was handed out.
+    finished: bool,
+}
+
+struct MemberSlot<T> {
+    /// Identifies the member to its own future before it has an index.
+    key: u64,
+    /// `None` once the outcome was taken.
+    handle: Option<TaskHandle<T>>,
+    /// The group cancelled it: a `Cancelled` outcome is not a failure.
+    cancelled_by_group: bool,
+}
+
+impl<T> State<T> {
+    /// Starts cancelling, unless already started: marks every unfinished
+    /// member whose own future has not failed, and returns their tasks,
+    /// to be cancelled once the lock is released.
+    fn begin_cancel(&mut self) -> Vec<Arc<dyn TaskRef<T>>> {
+        if self.cancelling {
+            return Vec::new();
+        }
+        self.cancelling = true;
+        let failed = &self.failed;
+        self.members
+            .iter_mut()
+            .filter(|m| !failed.contains(&m.key))
+            .filter_map(|m| {
+                let handle = m.handle.as_ref()?;
+                if handle.is_finished() {
+                    return None;
+                }
+                m.cancelled_by_group = true;
+                Some(handle.task_ref())
+            })
+            .collect()
+    }
+
+    /// Whether member `index`, which has ended, is listed as a failure.
+    fn is_failure(&self, index: usize) -> bool {
+        let member = &self.members[index];
+        let Some(handle) = &member.handle else { return false };
+        match handle.core().ended() {
+            None | Some(Ended::Completed) => false,
+            Some(Ended::Cancelled) => !member.cancelled_by_group,
+            Some(_) => true,
+        }
+    }
+}
+
+/// Cancels `tasks`; called with no lock held.
+fn cancel_all<T>(tasks: Vec<Arc<dyn TaskRef<T>>>) {
+    for task in tasks {
+        task.cancel();
+    }
+}
+
+pin_project! {
+    /// A group task's future: tells the group, from inside the task, the
+    /// moment the task's own future fails.
+    struct Member<F: Future> {
+        #[pin]
+        future: F,
+        group: Weak<Shared<F::Output>>,
+        key: u64,
+    }
+}
+
+impl<F> Member<F>
+where
+    F: Future,
+{
+    fn fail(group: &Weak<Shared<F::Output>>, key: u64) {
+        // The group is gone: it cancelled everything already.
+        let Some(shared) = group.upgrade() else { return };
+        let to_cancel = {
+            let mut state = lock(&shared.state);
+            state.failed.push(key);
+            state.begin_cancel()
+        };
+        cancel_all(to_cancel);
+    }
+}
+
+impl<F> Future for Member<F>
+where
+    F: Future,
+    F::Output: Fallible,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let mut future = this.future;
+        // The runner catches panics too; this catch only tells the group
+        // first, then lets the panic go on to the runner.
+        let polled = catch_unwind(AssertUnwindSafe(|| match future.as_mut().poll(cx) {
+            Poll::Ready(value) => {
+                let failed = value.failure().is_some();
+                Poll::Ready((value, failed))
+            }
+            Poll::Pending => Poll::Pending,
+        }));
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready((value, failed))) => {
+                if failed {
+                    Member::<F>::fail(this.group, *this.key);
+                }
+                Poll::Ready(value)
+            }
+            Err(payload) => {
+                Member::<F>::fail(this.group, *this.key);
+                resume_unwind(payload)
+            }
+        }
+    }
+}
+
+impl TaskPool {
+    /// A new, empty [`TaskGroup`] whose tasks run on this pool. Python:
+    /// `asyncio.TaskGroup()`; Go: `errgroup.WithContext` plus `SetLimit`
+    /// (the limit is the pool's).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(4).unwrap();
+    /// let group = pool.task_group::<Result<u32, String>>();
+    /// assert!(group.is_empty());
+    /// assert_eq!(group.wait().unwrap(), []);
+    /// ```
+    pub fn task_group<T>(&self) -> TaskGroup<T>
+    where
+        T: Fallible + Send + 'static,
+    {
+        TaskGroup {
+            pool: self.clone(),
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    members: Vec::new(),
+                    watch: Watch::new(),
+                    failed: Vec::new(),
+                    cancelling: false,
+                    order: Vec::new(),
+                    finished: false,
+                }),
+                next_key: AtomicU64::new(0),
+            }),
+        }
+    }
+}
+
+impl DaemonExecutor {
+    /// A new, empty [`TaskGroup`] whose tasks run on the daemon thread; see
+    /// [`TaskPool::task_group`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = taskpool::DaemonExecutor::new(2).unwrap();
+    /// let group = executor.task_group();
+    /// group.submit(async { Ok::<_, ()>(std::thread::current().name().map(str::to_owned)) }).unwrap();
+    /// let names = group.wait().unwrap();
+    /// assert_eq!(names[0], Ok(Some("taskpool-daemon".to_owned())));
+    /// ```
+    pub fn task_group<T>(&self) -> TaskGroup<T>
+    where
+        T: Fallible + Send + 'static,
+    {
+        self.pool().task_group()
+    }
+}
+
+impl<T> TaskGroup<T>
+where
+    T: Fallible + Send + 'static,
+{
+    /// Submits a task to the group, on the group's pool; see
+    /// [`TaskPool::submit`]. Returns its id. Python: `TaskGroup.create_task`;
+    /// Go: `Group.Go`.
+    ///
+    /// If the group is already cancelling because of a failure, the task is
+    /// cancelled at once (Go: it would start with a cancelled context); it
+    /// is not listed as a failure. So is a task submitted after the group,
+    /// polled as a future, has completed: nobody will wait for it.
+    ///
+    /// # Panics
+    ///
+    /// As [`TaskPool::submit`]: only if the pool's queue is bounded and
+    /// full and the caller is the pool's daemon thread.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] if the pool is closed; the future comes back in it
+    /// and the group is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(2).unwrap();
+    /// let group = pool.task_group();
+    /// let id = group.submit(async { Ok::<_, ()>("done") }).unwrap();
+    /// assert!(id.as_u64() > 0);
+    /// assert_eq!(group.len(), 1);
+    /// pool.close();
+    /// assert!(group.submit(async { Ok("again") }).unwrap_err().is_closed());
+    /// ```
+    pub fn submit<F>(&self, future: F) -> Result<TaskId, SubmitError<F>>
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        let member = self.member(future);
+        let key = member.key;
+        let handle = self
+            .pool
+            .build_task()
+            .fallible()
+            .submit(member)
+            .map_err(|e| e.map_inner(|m| m.future))?;
+        Ok(self.add(key, handle))
+    }
+
+    /// Submits a task to the group from async code, waiting (without
+    /// blocking) while the pool's queue is full; see [`submit`](TaskGroup::submit)
+    /// and [`TaskPool::submit_async`].
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] if the pool is closed; the future comes back in it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future before it completes submits nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(2).unwrap();
+    /// let inner = pool.clone();
+    /// let total = pool.submit(async move {
+    ///     let group = inner.task_group();
+    ///     for i in 1..=3_u32 {
+    ///         group.submit_async(async move { Ok::<_, String>(i) }).await.unwrap();
+    ///     }
+    ///     group.await.unwrap().into_iter().map(Result::unwrap).sum::<u32>()
+    /// });
+    /// assert_eq!(total.unwrap().wait().unwrap(), 6);
+    /// ```
+    pub async fn submit_async<F>(&self, future: F) -> Result<TaskId, SubmitError<F>>
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        let member = self.member(future);
+        let key = member.key;
+        let handle = self
+            .pool
+            .build_task()
+            .fallible()
+            .submit_async(member)
+            .await
+            .map_err(|e| e.map_inner(|m| m.future))?;
+        Ok(self.add(key, handle))
+    }
+
+    fn member<F: Future<Output = T>>(&self, future: F) -> Member<F> {
+        Member {
+            future,
+            group: Arc::downgrade(&self.shared),
+            // Relaxed: the key only has to be unique.
+            key: self.shared.next_key.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// Records a submitted task; cancels it at once if the group is
+    /// already cancelling (unless its own future failed already).
+    fn add(&self, key: u64, handle: TaskHandle<T>) -> TaskId {
+        let id = handle.id();
+        let late = {
+            let mut state = lock(&self.shared.state);
+            state.watch.add(handle.core());
+            // After a failure, or once the group's future has completed
+            // (nobody will wait for it), a new task is cancelled at once.
+            let late = (state.cancelling || state.finished) && !state.failed.contains(&key);
+            let task = late.then(|| handle.task_ref());
+            state.members.push(MemberSlot {
+                key,
+                handle: Some(handle),
+                cancelled_by_group: late,
+            });
+            task
+        };
+        if let Some(task) = late {
+            task.cancel();
+        }
+        id
+    }
+}
+
+impl<T> TaskGroup<T> {
+    /// How many tasks were submitted to the group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let group = pool.task_group();
+    /// group.submit(async { Ok::<_, ()>(()) }).unwrap();
+    /// assert_eq!(group.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        lock(&self.shared.state).watch.len()
+    }
+
+    /// Whether no task was submitted to the group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// assert!(pool.task_group::<Result<(), ()>>().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Blocks until every task of the group has ended. Python: leaving
+    /// `async with TaskGroup()`; Go: `Group.Wait`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if it would block on the daemon thread of the executor that
+    /// runs the group's tasks: that would deadlock. Use `.await` inside
+    /// tasks.
+    ///
+    /// # Errors
+    ///
+    /// A [`GroupError`] with every failure, in the order the tasks ended,
+    /// if any task failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(2).unwrap();
+    /// let group = pool.task_group();
+    /// for i in 0..6_u8 {
+    ///     group.submit(async move { i.checked_mul(60).ok_or("overflow") }).unwrap();
+    /// }
+    /// let err = group.wait().unwrap_err(); // 5 * 60 does not fit in a u8
+    /// assert_eq!(err.first().index(), 5);
+    /// ```
+    pub fn wait(self) -> Result<Vec<T>, GroupError<T>> {
+        match self.wait_until(None) {
+            Ok(outcome) => outcome,
+            Err(_) => unreachable!("a wait without a deadline cannot time out"),
+        }
+    }
+
+    /// Blocks until every task of the group has ended or `timeout` passes.
+    /// `Duration::ZERO` only checks; a timeout too large to represent waits
+    /// forever.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](TaskGroup::wait).
+    ///
+    /// # Errors
+    ///
+    /// The outer error is a [`JoinTimeoutError`] holding the group, with
+    /// its tasks still running, if time ran out first: wait again, or drop
+    /// it to cancel them. The inner one is the [`GroupError`], as from
+    /// [`wait`](TaskGroup::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let group = pool.task_group::<Result<(), ()>>();
+    /// group.submit(std::future::pending()).unwrap();
+    /// let err = group.wait_timeout(Duration::from_millis(10)).unwrap_err();
+    /// assert_eq!(err.unfinished(), 1);
+    /// drop(err.into_inner()); // cancels the task
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn wait_timeout(
+        self,
+        timeout: Duration,
+    ) -> Result<Result<Vec<T>, GroupError<T>>, JoinTimeoutError<TaskGroup<T>>> {
+        self.wait_until(deadline_after(timeout))
+    }
+
+    /// Blocks until every task of the group has ended or `deadline`
+    /// passes.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](TaskGroup::wait).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait_timeout`](TaskGroup::wait_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let group = pool.task_group();
+    /// group.submit(async { Ok::<_, ()>(1) }).unwrap();
+    /// let deadline = Instant::now() + Duration::from_secs(60);
+    /// assert_eq!(group.wait_deadline(deadline).unwrap().unwrap(), [Ok(1)]);
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn wait_deadline(
+        self,
+        deadline: Instant,
+    ) -> Result<Result<Vec<T>, GroupError<T>>, JoinTimeoutError<TaskGroup<T>>> {
+        self.wait_until(Some(deadline))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn wait_until(
+        self,
+        deadline: Option<Instant>,
+    ) -> Result<Result<Vec<T>, GroupError<T>>, JoinTimeoutError<TaskGroup<T>>> {
+        let pools = vec![self.pool.shared().id()];
+        block_or_hand_back(self, deadline, pools, "a task group", TaskGroup::poll_end, |group| {
+            let state = lock(&group.shared.state);
+            (state.watch.unreported(), state.watch.len())
+        })
+    }
+
+    /// Records what ended since the last poll; once everything has ended,
+    /// the group's outcome.
+    fn poll_end(&mut self, cx: &mut Context<'_>) -> Poll<Result<Vec<T>, GroupError<T>>> {
+        let (to_cancel, ended) = {
+            let mut state = lock(&self.shared.state);
+            assert!(!state.finished, "a task group was polled after it returned `Ready`");
+            let mut failed = false;
+            let all_ended = loop {
+                match state.watch.poll_next(cx) {
+                    Poll::Pending => break false,
+                    Poll::Ready(None) => break true,
+                    Poll::Ready(Some(index)) => {
+                        state.order.push(index);
+                        failed |= state.is_failure(index);
+                    }
+                }
+            };
+            // A failure no member future saw (a shutdown): cancel the rest.
+            let to_cancel = if failed { state.begin_cancel() } else { Vec::new() };
+            let ended = all_ended.then(|| {
+                state.finished = true;
+                let failures: Vec<usize> = state.order.iter().copied().filter(|&i| state.is_failure(i)).collect();
+                (std::mem::take(&mut state.members), failures)
+            });
+            (to_cancel, ended)
+        };
+        cancel_all(to_cancel);
+        match ended {
+            None => Poll::Pending,
+            Some((members, failures)) => Poll::Ready(outcome(members, failures)),
+        }
+    }
+}
+
+/// The group's outcome, once every member has ended; `failures` are the
+/// indices of the listed failures, in the order they ended.
+fn outcome<T>(members: Vec<MemberSlot<T>>, failures: Vec<usize>) -> Result<Vec<T>, GroupError<T>> {
+    let mut handles: Vec<Option<TaskHandle<T>>> = members.into_iter().map(|m| m.handle).collect();
+    let completed = |h: &Option<TaskHandle<T>>| h.as_ref().is_some_and(|h| h.core().ended() == Some(Ended::Completed));
+    let failures = if failures.is_empty() && !handles.iter().all(completed) {
+        // Only a `Fallible` impl that changes its mind gets here: a member
+        // saw a failure that the pool did not record. List what did not
+        // complete.
+        (0..handles.len()).filter(|&i| !completed(&handles[i])).collect()
+    } else {
+        failures
+    };
+    if failures.is_empty() {
+        let values = handles
+            .into_iter()
+            .map(|h| match h.and_then(TaskHandle::take_finished) {
+                Some(Ok(value)) => value,
+                _ => unreachable!("every member completed with a value"),
+            })
+            .collect();
+        return Ok(values);
+    }
+    let failures = failures
+        .into_iter()
+        .filter_map(|i| Some(TaskFailure::from_finished(i, handles[i].take()?)))
+        .collect();
+    // The other handles (completed, or cancelled by the group) drop here,
+    // outside any lock.
+    Err(GroupError::new(failures))
+}
+
+impl<T> Future for TaskGroup<T> {
+    type Output = Result<Vec<T>, GroupError<T>>;
+
+    /// Ready once every task of the group has ended; see
+    /// [`wait`](TaskGroup::wait).
+    ///
+    /// # Panics
+    ///
+    /// Panics if polled again after it returned `Ready`.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().poll_end(cx)
+    }
+}
+
+impl<T> Drop for TaskGroup<T> {
+    /// Cancels the group's unfinished tasks.
+    fn drop(&mut self) {
+        let (to_cancel, members) = {
+            let mut state = lock(&self.shared.state);
+            // Everything, even a member whose failure is on its way: nobody
+            // will look at it.
+            state.failed.clear();
+            let to_cancel = state.begin_cancel();
+            (to_cancel, std::mem::take(&mut state.members))
+        };
+        cancel_all(to_cancel);
+        // Dropping the handles detaches the tasks; a failure nobody looked
+        // at is reported as never retrieved.
+        drop(members);
+    }
+}
+
+impl<T> fmt::Debug for TaskGroup<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = lock(&self.shared.state);
+        f.debug_struct("TaskGroup")
+            .field("limit", &self.pool.limit())
+            .field("tasks", &state.watch.len())
+            .field("unfinished", &state.watch.unreported())
+            .field("cancelling", &state.cancelling)
+            .finish()
+    }
+}

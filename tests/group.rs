@@ -1,0 +1,377 @@
+//! `TaskGroup`: all values in submission order, or every failure that
+//! happened; the first failure cancels the rest at once; waiting returns
+//! only when every task has ended; dropping cancels what is left.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    Gate, Probe, after, assert_panics_on_the_daemon_thread, drop_signal, never_ending, signal, spin_until, watchdog,
+};
+use proptest::prelude::*;
+use taskpool::{DaemonExecutor, ShutdownMode, TaskPool};
+
+type Out = Result<usize, String>;
+
+#[test]
+fn success_gives_every_value_in_submission_order() {
+    watchdog(|| {
+        let pool = TaskPool::new(3).unwrap();
+        let group = pool.task_group::<Out>();
+        let gates: Vec<Gate> = (0..3).map(|_| Gate::new()).collect();
+        for (i, gate) in gates.iter().enumerate() {
+            group.submit(after(gate, Ok(i))).unwrap();
+        }
+        for gate in gates.iter().rev() {
+            gate.open();
+        }
+        assert_eq!(group.wait().unwrap(), [Ok(0), Ok(1), Ok(2)]);
+    });
+}
+
+#[test]
+fn an_empty_group_returns_at_once() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        assert!(pool.task_group::<Out>().wait().unwrap().is_empty());
+    });
+}
+
+#[test]
+fn the_first_failure_cancels_the_other_tasks_before_anyone_waits() {
+    watchdog(|| {
+        for panics in [false, true] {
+            let pool = TaskPool::new(2).unwrap();
+            let group = pool.task_group::<Out>();
+            let (started_tx, started_rx) = signal();
+            let (running_guard, running_dropped) = drop_signal();
+            let (queued_guard, queued_dropped) = drop_signal();
+            group.submit(never_ending(running_guard, Some(started_tx))).unwrap();
+            started_rx.recv_blocking().unwrap();
+            let gate = Gate::new();
+            let failing_gate = gate.clone();
+            group
+                .submit(async move {
+                    failing_gate.wait().await;
+                    if panics {
+                        panic!("boom");
+                    }
+                    Err("refused".to_owned())
+                })
+                .unwrap();
+            group.submit(never_ending(queued_guard, None)).unwrap();
+
+            gate.open();
+            // Nobody waits on the group yet; both others are cancelled.
+            running_dropped.recv_blocking().unwrap();
+            queued_dropped.recv_blocking().unwrap();
+
+            let err = group.wait().unwrap_err();
+            assert_eq!(err.failures().len(), 1, "the cancelled tasks are not listed");
+            let first = err.first();
+            assert_eq!(first.index(), 1);
+            if panics {
+                assert!(first.is_panic());
+            } else {
+                assert_eq!(first.value(), Some(&Err("refused".to_owned())));
+            }
+            assert_eq!(pool.stats().cancelled, 2);
+        }
+    });
+}
+
+#[test]
+fn a_value_fails_only_by_its_fallible_verdict() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let group = pool.task_group::<Result<Result<u8, String>, String>>();
+        // The inner `Err` is the task's value; only the outer one fails.
+        group.submit(async { Ok(Err("inner".to_owned())) }).unwrap();
+        assert_eq!(group.wait().unwrap(), [Ok(Err("inner".to_owned()))]);
+        assert_eq!(pool.stats().failed, 0);
+    });
+}
+
+#[test]
+fn failures_the_group_did_not_cause_are_all_listed_in_the_order_they_happened() {
+    watchdog(|| {
+        // One permit: `running` holds it, `queued` waits behind it.
+        let pool = TaskPool::new(1).unwrap();
+        let group = pool.task_group::<Out>();
+        let (started_tx, started_rx) = signal();
+        let gate = Gate::new();
+        let running_gate = gate.clone();
+        group
+            .submit(async move {
+                started_tx.send(()).await.unwrap();
+                running_gate.wait().await;
+                Err("late".to_owned())
+            })
+            .unwrap();
+        group.submit(async { Ok(1) }).unwrap();
+        started_rx.recv_blocking().unwrap();
+
+        // First failure: the pool ends the queued task (it never runs).
+        let shutdown = pool.shutdown(ShutdownMode::CancelPending);
+        spin_until(|| pool.stats().shut_down == 1);
+        // Second failure: the running task returns an `Err`.
+        gate.open();
+        shutdown.wait();
+
+        let err = group.wait().unwrap_err();
+        let failures = err.failures();
+        assert_eq!(failures.len(), 2);
+        assert_eq!(failures[0].index(), 1);
+        assert!(failures[0].task_error().unwrap().is_shutdown());
+        assert_eq!(failures[1].index(), 0);
+        assert_eq!(failures[1].value(), Some(&Err("late".to_owned())));
+        assert!(err.to_string().ends_with(", and 1 more task failed"), "{err}");
+    });
+}
+
+#[test]
+fn a_task_submitted_after_a_failure_is_cancelled_at_once_and_not_listed() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let group = pool.task_group::<Out>();
+        group.submit(async { Err("first".to_owned()) }).unwrap();
+        spin_until(|| pool.stats().failed == 1);
+        let (guard, dropped) = drop_signal();
+        group.submit(never_ending(guard, None)).unwrap();
+        dropped.recv_blocking().unwrap();
+        let err = group.wait().unwrap_err();
+        assert_eq!(err.failures().len(), 1);
+        assert_eq!(err.first().index(), 0);
+    });
+}
+
+#[test]
+fn dropping_the_group_cancels_what_is_left() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let group = pool.task_group::<Out>();
+        let (running_guard, running_dropped) = drop_signal();
+        let (queued_guard, queued_dropped) = drop_signal();
+        let (started_tx, started_rx) = signal();
+        group.submit(never_ending(running_guard, Some(started_tx))).unwrap();
+        group.submit(never_ending(queued_guard, None)).unwrap();
+        started_rx.recv_blocking().unwrap();
+        drop(group);
+        running_dropped.recv_blocking().unwrap();
+        queued_dropped.recv_blocking().unwrap();
+        spin_until(|| pool.stats().cancelled == 2);
+    });
+}
+
+#[test]
+fn waiting_returns_only_once_every_task_has_ended() {
+    watchdog(|| {
+        let pool = TaskPool::new(4).unwrap();
+        let probe = Probe::default();
+        let group = pool.task_group::<Out>();
+        for i in 0..3 {
+            let probe = probe.clone();
+            group
+                .submit(async move {
+                    let _inside = probe.enter();
+                    std::future::pending::<()>().await;
+                    Ok(i)
+                })
+                .unwrap();
+        }
+        group.submit(async { Err("stop".to_owned()) }).unwrap();
+        let err = group.wait().unwrap_err();
+        assert_eq!(err.first().index(), 3);
+        assert_eq!(probe.current(), 0, "no task of the group is left running");
+        assert_eq!(pool.stats().running, 0);
+    });
+}
+
+#[test]
+fn a_bounded_wait_gives_the_group_back_with_its_tasks_running() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let group = pool.task_group::<Out>();
+        let gate = Gate::new();
+        group.submit(after(&gate, Ok(7))).unwrap();
+        let err = group.wait_timeout(Duration::from_millis(10)).unwrap_err();
+        assert_eq!((err.unfinished(), err.total()), (1, 1));
+        assert_eq!(pool.stats().cancelled, 0);
+        let group = err.into_inner();
+        gate.open();
+        assert_eq!(group.wait_timeout(Duration::MAX).unwrap().unwrap(), [Ok(7)]);
+    });
+}
+
+#[test]
+fn a_group_can_be_awaited_on_a_daemon_thread() {
+    watchdog(|| {
+        let executor = DaemonExecutor::new(3).unwrap();
+        let pool = executor.pool().clone();
+        let handle = executor
+            .submit(async move {
+                let group = pool.task_group::<Out>();
+                group.submit(async { Ok(1) }).unwrap();
+                group.submit_async(async { Ok(2) }).await.unwrap();
+                let values = group.await.unwrap();
+                let failing = pool.task_group::<Out>();
+                failing.submit(std::future::pending()).unwrap();
+                failing.submit(async { Err("no".to_owned()) }).unwrap();
+                (values, failing.await.unwrap_err().first().index())
+            })
+            .unwrap();
+        assert_eq!(handle.wait().unwrap(), (vec![Ok(1), Ok(2)], 1));
+    });
+}
+
+#[test]
+fn a_blocking_wait_on_the_daemon_thread_panics_instead_of_deadlocking() {
+    watchdog(|| {
+        assert_panics_on_the_daemon_thread(|pool, gate| {
+            let group = pool.task_group::<Out>();
+            group.submit(after(&gate, Ok(0))).unwrap();
+            group.wait().is_ok()
+        });
+    });
+}
+
+#[test]
+fn the_group_shares_the_pools_limit() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let probe = Probe::default();
+        let group = pool.task_group::<Out>();
+        for i in 0..10 {
+            let probe = probe.clone();
+            group
+                .submit(async move {
+                    let _inside = probe.enter();
+                    futures_timer::Delay::new(Duration::from_millis(1)).await;
+                    Ok(i)
+                })
+                .unwrap();
+        }
+        assert_eq!(group.wait().unwrap().len(), 10);
+        assert!(probe.max() <= 2);
+    });
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Value,
+    Err,
+    Panic,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Whatever the durations, failures and limit: when the wait returns, no
+    /// task of the group is left running; success gives every value in
+    /// order; a failure lists only tasks that did fail, none twice.
+    #[test]
+    fn the_group_never_leaves_a_task_running_after_it_returns(
+        tasks in prop::collection::vec(
+            (0..3_u64, prop_oneof![4 => Just(Kind::Value), 1 => Just(Kind::Err), 1 => Just(Kind::Panic)]),
+            0..10,
+        ),
+        limit in 1..4_usize,
+    ) {
+        watchdog(move || {
+            let pool = TaskPool::new(limit).unwrap();
+            let probe = Probe::default();
+            let group = pool.task_group::<Out>();
+            for (i, &(millis, kind)) in tasks.iter().enumerate() {
+                let probe = probe.clone();
+                group
+                    .submit(async move {
+                        let _inside = probe.enter();
+                        futures_timer::Delay::new(Duration::from_millis(millis)).await;
+                        match kind {
+                            Kind::Value => Ok(i),
+                            Kind::Err => Err(format!("task {i}")),
+                            Kind::Panic => panic!("task {i}"),
+                        }
+                    })
+                    .unwrap();
+            }
+            let outcome = group.wait();
+            assert_eq!(probe.current(), 0, "a task is still running");
+            assert_eq!(pool.stats().running, 0);
+            match outcome {
+                Ok(values) => {
+                    assert!(tasks.iter().all(|(_, k)| matches!(k, Kind::Value)));
+                    assert_eq!(values, (0..tasks.len()).map(Ok).collect::<Vec<_>>());
+                }
+                Err(err) => {
+                    let mut seen = Vec::new();
+                    for failure in err.failures() {
+                        let i = failure.index();
+                        assert!(!seen.contains(&i), "task {i} listed twice");
+                        seen.push(i);
+                        match tasks[i].1 {
+                            Kind::Value => panic!("task {i} succeeded but is listed"),
+                            Kind::Err => assert_eq!(failure.value(), Some(&Err(format!("task {i}")))),
+                            Kind::Panic => assert!(failure.is_panic()),
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+#[test]
+fn a_group_and_its_error_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<taskpool::TaskGroup<Out>>();
+    send_sync::<taskpool::GroupError<Out>>();
+    send_sync::<taskpool::TaskFailure<Out>>();
+    send_sync::<taskpool::JoinTimeoutError<taskpool::TaskGroup<Out>>>();
+}
+
+#[test]
+fn a_failure_the_pool_caused_makes_the_wait_cancel_the_rest() {
+    watchdog(|| {
+        // One permit: `running` holds it, `queued` waits behind it.
+        let pool = TaskPool::new(1).unwrap();
+        let group = pool.task_group::<Out>();
+        let (started_tx, started_rx) = signal();
+        let (guard, dropped) = drop_signal();
+        group.submit(never_ending(guard, Some(started_tx))).unwrap();
+        group.submit(async { Ok(1) }).unwrap();
+        started_rx.recv_blocking().unwrap();
+        let shutdown = pool.shutdown(ShutdownMode::CancelPending); // ends `queued`
+        // No member future saw that failure: the wait does, and cancels
+        // the running task, which is then not listed.
+        let err = group.wait().unwrap_err();
+        dropped.recv_blocking().unwrap();
+        assert_eq!(err.failures().len(), 1);
+        assert_eq!(err.first().index(), 1);
+        assert!(err.first().task_error().unwrap().is_shutdown());
+        shutdown.wait();
+    });
+}
+
+#[test]
+fn a_task_submitted_after_the_group_completed_is_cancelled_at_once() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let (guard, dropped) = drop_signal();
+        let inner = pool.clone();
+        let handle = pool
+            .submit(async move {
+                let mut group = inner.task_group::<Out>();
+                group.submit(async { Ok(1) }).unwrap();
+                let values = (&mut group).await.unwrap();
+                group.submit(never_ending(guard, None)).unwrap();
+                // Cancelled while the group is still alive, not by its drop.
+                dropped.recv().await.unwrap();
+                drop(group);
+                values
+            })
+            .unwrap();
+        assert_eq!(handle.wait().unwrap(), [Ok(1)]);
+    });
+}

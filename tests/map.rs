@@ -1,0 +1,385 @@
+//! `TaskPool::map`: input order, bounded look-ahead, per-item outcomes, an
+//! overall timeout, and cancelling what was submitted but not delivered.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Gate, assert_panics_on_the_daemon_thread, drop_signal, never_ending, watchdog};
+use proptest::prelude::*;
+use taskpool::{ConfigError, DaemonExecutor, TaskPool};
+
+#[test]
+fn results_come_in_input_order_whatever_order_the_tasks_finish() {
+    watchdog(|| {
+        let pool = TaskPool::new(3).unwrap();
+        let gates: Vec<Gate> = (0..3).map(|_| Gate::new()).collect();
+        let (finished_tx, finished_rx) = async_channel::unbounded();
+        let task_gates = gates.clone();
+        let results = pool
+            .map(0..3, 3, move |i| {
+                let (gate, finished) = (task_gates[i].clone(), finished_tx.clone());
+                async move {
+                    gate.wait().await;
+                    finished.send(i).await.unwrap();
+                    i
+                }
+            })
+            .unwrap();
+        // Another thread makes them finish last to first.
+        let opener = std::thread::spawn(move || {
+            let mut order = Vec::new();
+            for i in [2, 1, 0] {
+                gates[i].open();
+                order.push(finished_rx.recv_blocking().unwrap());
+            }
+            order
+        });
+        let values: Vec<usize> = results.map(|r| r.unwrap().unwrap()).collect();
+        assert_eq!(opener.join().unwrap(), [2, 1, 0]);
+        assert_eq!(values, [0, 1, 2]);
+    });
+}
+
+#[test]
+fn each_outcome_is_delivered_at_its_position_and_the_iteration_goes_on() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let outcomes: Vec<_> = pool
+            .map(0..4, 2, |i| async move {
+                match i {
+                    1 => Err(format!("item {i}")),
+                    2 => panic!("item {i}"),
+                    _ => Ok(i),
+                }
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(outcomes.len(), 4);
+        assert_eq!(outcomes[0].as_ref().unwrap(), &Ok(0));
+        assert_eq!(outcomes[1].as_ref().unwrap(), &Err("item 1".to_owned()));
+        assert_eq!(outcomes[2].as_ref().unwrap_err().panic_message(), Some("item 2"));
+        assert_eq!(outcomes[3].as_ref().unwrap(), &Ok(3));
+    });
+}
+
+#[test]
+fn it_submits_lazily_and_never_more_than_buffer_ahead() {
+    watchdog(|| {
+        let pool = TaskPool::new(8).unwrap();
+        for buffer in [1, 3] {
+            let submitted = Arc::new(AtomicUsize::new(0));
+            let counter = Arc::clone(&submitted);
+            // An endless input: only laziness makes this end.
+            let mut results = pool
+                .map(0.., buffer, move |i: usize| {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    async move { i }
+                })
+                .unwrap();
+            assert_eq!(
+                submitted.load(Ordering::SeqCst),
+                0,
+                "nothing before the first item is asked for"
+            );
+            for delivered in 1..=10 {
+                assert_eq!(results.next().unwrap().unwrap().unwrap(), delivered - 1);
+                let in_flight = submitted.load(Ordering::SeqCst) - delivered;
+                assert_eq!(in_flight, buffer - 1, "buffer {buffer}, after item {delivered}");
+            }
+        }
+    });
+}
+
+#[test]
+fn a_zero_buffer_is_a_config_error_not_a_hang() {
+    let pool = TaskPool::new(1).unwrap();
+    let err = pool.map([1], 0, |i| async move { i }).unwrap_err();
+    assert!(matches!(err, ConfigError::ZeroBuffer));
+    assert_eq!(err.to_string(), "the map buffer must be at least 1");
+}
+
+#[test]
+fn the_timeout_yields_one_error_cancels_the_undelivered_and_ends() {
+    watchdog(|| {
+        let pool = TaskPool::new(3).unwrap();
+        let (guards, dropped): (Vec<_>, Vec<_>) = (0..2).map(|_| drop_signal()).unzip();
+        let mut guards = guards.into_iter();
+        let mut results = pool
+            .map(0..4, 2, move |_| never_ending::<usize>(guards.next().unwrap(), None))
+            .unwrap()
+            .timeout(Duration::from_millis(20));
+        let err = results.next().unwrap().unwrap_err();
+        assert!(err.is_timeout() && !err.is_closed());
+        assert_eq!(err.index(), 0);
+        assert_eq!(err.to_string(), "map timed out waiting for item 0");
+        assert!(results.next().is_none());
+        for dropped in dropped {
+            dropped.recv_blocking().unwrap(); // both undelivered tasks were cancelled
+        }
+        common::spin_until(|| pool.stats().cancelled == 2);
+        assert_eq!(pool.stats().submitted, 2, "the input was read no further");
+    });
+}
+
+#[test]
+fn a_deadline_already_passed_submits_nothing() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let mut results = pool
+            .map(0..3, 2, |i| async move { i })
+            .unwrap()
+            .deadline(Instant::now());
+        let err = results.next().unwrap().unwrap_err();
+        assert!(err.is_timeout());
+        assert_eq!(err.index(), 0);
+        assert!(results.next().is_none());
+        assert_eq!(pool.stats().submitted, 0);
+    });
+}
+
+#[test]
+fn dropping_the_iterator_cancels_the_tasks_submitted_and_not_delivered() {
+    watchdog(|| {
+        let pool = TaskPool::new(3).unwrap();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&calls);
+        let (guards, dropped): (Vec<_>, Vec<_>) = (0..2).map(|_| drop_signal()).unzip();
+        let mut guards = guards.into_iter();
+        let mut results = pool
+            .map(0..10, 3, move |i| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let guard = (i > 0).then(|| guards.next().unwrap());
+                async move {
+                    match guard {
+                        Some(guard) => never_ending(guard, None).await,
+                        None => i,
+                    }
+                }
+            })
+            .unwrap();
+        assert_eq!(results.next().unwrap().unwrap().unwrap(), 0);
+        drop(results);
+        for dropped in dropped {
+            dropped.recv_blocking().unwrap();
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "the rest of the input was never read");
+    });
+}
+
+#[test]
+fn a_closed_pool_ends_the_map_after_the_items_already_submitted() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let mut results = pool.map(0..5, 2, |i| async move { i }).unwrap();
+        assert_eq!(results.next().unwrap().unwrap().unwrap(), 0); // items 0 and 1 submitted
+        pool.close();
+        assert_eq!(results.next().unwrap().unwrap().unwrap(), 1);
+        let err = results.next().unwrap().unwrap_err();
+        assert!(err.is_closed() && !err.is_timeout());
+        assert_eq!(err.index(), 2);
+        assert_eq!(err.to_string(), "map could not submit item 2: the pool is closed");
+        assert!(results.next().is_none());
+        // The refused item's future comes back.
+        let future = err.into_inner().unwrap();
+        assert_eq!(TaskPool::new(1).unwrap().submit(future).unwrap().wait().unwrap(), 2);
+    });
+}
+
+#[test]
+fn the_stream_keeps_input_order_times_out_and_cancels_on_drop() {
+    watchdog(|| {
+        // On a daemon thread, where a blocking wait would panic.
+        let executor = DaemonExecutor::new(4).unwrap();
+        let pool = executor.pool().clone();
+        let (drop_guard, dropped) = drop_signal();
+        let (timeout_guard, timeout_dropped) = drop_signal();
+        let handle = executor
+            .submit(async move {
+                let mut ordered = pool
+                    .map(0..4_u64, 2, |i| async move {
+                        futures_timer::Delay::new(Duration::from_millis(4 - i)).await;
+                        i
+                    })
+                    .unwrap()
+                    .into_stream();
+                let mut values = Vec::new();
+                while let Some(item) = ordered.next().await {
+                    values.push(item.unwrap().unwrap());
+                }
+
+                let mut guard = Some(timeout_guard);
+                let mut timed = pool
+                    .map(0..3_usize, 2, move |_| {
+                        let guard = guard.take();
+                        async move {
+                            match guard {
+                                Some(guard) => never_ending::<usize>(guard, None).await,
+                                None => std::future::pending().await,
+                            }
+                        }
+                    })
+                    .unwrap()
+                    .timeout(Duration::from_millis(20))
+                    .into_stream();
+                let err = timed.next().await.unwrap().unwrap_err();
+                assert!(timed.next().await.is_none());
+
+                let mut guard = Some(drop_guard);
+                let mut dropped_early = pool
+                    .map(0..3_usize, 2, move |_| {
+                        let guard = guard.take();
+                        async move {
+                            match guard {
+                                Some(guard) => never_ending::<usize>(guard, None).await,
+                                None => std::future::pending().await,
+                            }
+                        }
+                    })
+                    .unwrap()
+                    .into_stream();
+                let poll_once = std::future::poll_fn(|cx| {
+                    let next = std::pin::pin!(dropped_early.next());
+                    std::task::Poll::Ready(next.poll(cx).is_pending())
+                });
+                assert!(poll_once.await, "the first item never ends");
+                drop(dropped_early);
+                (values, err.index())
+            })
+            .unwrap();
+        assert_eq!(handle.wait().unwrap(), (vec![0, 1, 2, 3], 0));
+        timeout_dropped.recv_blocking().unwrap();
+        dropped.recv_blocking().unwrap();
+    });
+}
+
+#[test]
+fn the_blocking_iterator_on_the_daemon_thread_panics_instead_of_deadlocking() {
+    watchdog(|| {
+        assert_panics_on_the_daemon_thread(|pool, gate| {
+            let mut results = pool.map([()], 1, |_| common::after(&gate, ())).unwrap();
+            results.next().is_some()
+        });
+    });
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Outcome {
+    Value,
+    Err,
+    Panic,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Whatever the durations and failures, every item's outcome arrives at
+    /// its own position, and no more than `buffer` tasks are ever in flight.
+    #[test]
+    fn map_keeps_input_order_under_random_durations_and_failures(
+        items in prop::collection::vec(
+            (0..3_u64, prop_oneof![Just(Outcome::Value), Just(Outcome::Err), Just(Outcome::Panic)]),
+            0..12,
+        ),
+        limit in 1..4_usize,
+        buffer in 1..5_usize,
+    ) {
+        watchdog(move || {
+            let pool = TaskPool::new(limit).unwrap();
+            let in_flight = Arc::new(AtomicUsize::new(0));
+            let peak = Arc::new(AtomicUsize::new(0));
+            let (counter, high) = (Arc::clone(&in_flight), Arc::clone(&peak));
+            let results = pool
+                .map(items.clone().into_iter().enumerate(), buffer, move |(i, (millis, outcome))| {
+                    let now = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                    high.fetch_max(now, Ordering::SeqCst);
+                    async move {
+                        futures_timer::Delay::new(Duration::from_millis(millis)).await;
+                        match outcome {
+                            Outcome::Value => Ok(i),
+                            Outcome::Err => Err(i),
+                            Outcome::Panic => panic!("item {i}"),
+                        }
+                    }
+                })
+                .unwrap();
+            let mut delivered = 0;
+            for (i, item) in results.enumerate() {
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                match (items[i].1, item.unwrap()) {
+                    (Outcome::Value, Ok(Ok(v))) => assert_eq!(v, i),
+                    (Outcome::Err, Ok(Err(v))) => assert_eq!(v, i),
+                    (Outcome::Panic, Err(e)) => assert_eq!(e.panic_message(), Some(format!("item {i}").as_str())),
+                    (expected, got) => panic!("item {i}: expected {expected:?}, got {got:?}"),
+                }
+                delivered += 1;
+            }
+            assert_eq!(delivered, items.len());
+            assert!(peak.load(Ordering::SeqCst) <= buffer);
+        });
+    }
+}
+
+#[test]
+fn a_map_can_move_between_threads() {
+    fn send<T: Send>(_: &T) {}
+    let pool = TaskPool::new(1).unwrap();
+    let iter = pool.map(0..3, 1, |i| async move { i }).unwrap();
+    send(&iter);
+    send(&iter.into_stream());
+}
+
+#[test]
+fn items_ready_in_time_are_still_delivered_after_the_deadline() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let gate = Gate::new();
+        let deadline = Instant::now() + Duration::from_millis(20);
+        let mut results = pool
+            .map(0..3, 2, |i| common::after(&gate, i))
+            .unwrap()
+            .deadline(deadline);
+        gate.open();
+        assert_eq!(results.next().unwrap().unwrap().unwrap(), 0); // items 0 and 1 submitted
+        common::spin_until(|| pool.stats().completed == 2 && Instant::now() >= deadline);
+        assert_eq!(results.next().unwrap().unwrap().unwrap(), 1, "ready in time");
+        let err = results.next().unwrap().unwrap_err();
+        assert!(err.is_timeout());
+        assert_eq!(err.index(), 2);
+        assert_eq!(pool.stats().submitted, 2, "nothing is submitted after the deadline");
+    });
+}
+
+#[test]
+fn dropping_the_stream_drops_a_submission_waiting_for_queue_space() {
+    watchdog(|| {
+        // One permit, one queue slot, both taken: the map's first
+        // submission has to wait.
+        let pool = TaskPool::builder().limit(1).queue_capacity(1).build().unwrap();
+        let gate = Gate::new();
+        let (started_tx, started_rx) = common::signal();
+        let blocker_gate = gate.clone();
+        let blocker = pool
+            .submit(async move {
+                started_tx.send(()).await.unwrap();
+                blocker_gate.wait().await;
+            })
+            .unwrap();
+        started_rx.recv_blocking().unwrap();
+        let queued = pool.submit(async {}).unwrap();
+        let mut stream = pool.map([1], 1, |i| async move { i }).unwrap().into_stream();
+        {
+            let next = std::pin::pin!(stream.next());
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            assert!(std::future::Future::poll(next, &mut cx).is_pending());
+        }
+        drop(stream);
+        gate.open();
+        blocker.wait().unwrap();
+        queued.wait().unwrap();
+        assert_eq!(pool.stats().submitted, 2, "the map's item was never submitted");
+    });
+}
