@@ -98,37 +98,52 @@ fn a_local_task_on_a_global_pool_is_refused_with_the_closure_back() {
 fn the_executor_logs_its_life_and_each_start() {
     let recorder = Recorder::install();
     watchdog(move || {
-        let executor = DaemonExecutor::builder()
-            .limit(2)
-            .thread_name("logged")
-            .build()
+        // Other tests in this binary log too: run on threads of our own
+        // names and read only their lines.
+        let panicked_id = std::thread::Builder::new()
+            .name("life-test".into())
+            .spawn(|| {
+                let executor = DaemonExecutor::builder()
+                    .limit(2)
+                    .thread_name("logged")
+                    .build()
+                    .unwrap();
+                let handles: Vec<_> = (0..3).map(|i| executor.submit(async move { i }).unwrap()).collect();
+                let panicked = executor.submit(async { panic!("kaboom") }).unwrap();
+                let panicked_id = panicked.id();
+                assert!(panicked.wait().unwrap_err().is_panic());
+                handles.into_iter().for_each(|h| assert!(h.wait().is_ok()));
+                drop(executor);
+                panicked_id
+            })
+            .unwrap()
+            .join()
             .unwrap();
-        let handles: Vec<_> = (0..3).map(|i| executor.submit(async move { i }).unwrap()).collect();
-        let panicked = executor.submit(async { panic!("kaboom") }).unwrap();
-        let panicked_id = panicked.id();
-        assert!(panicked.wait().unwrap_err().is_panic());
-        handles.into_iter().for_each(|h| assert!(h.wait().is_ok()));
-        drop(executor);
 
-        let lines = recorder.lines();
+        let lines = recorder.lines_of_threads(&["life-test", "logged"]);
         let position = |needle: &str| {
             lines
                 .iter()
-                .position(|(_, l)| l == needle)
+                .position(|l| l == needle)
                 .unwrap_or_else(|| panic!("no line {needle:?} in {lines:#?}"))
         };
         let starting = position("DaemonExecutor is starting...");
         let started = position("DaemonExecutor is started");
         let stopping = position("DaemonExecutor is stopping...");
         let stopped = position("DaemonExecutor is stopped");
-        assert!(starting < started && started < stopping && stopping < stopped);
-        let sends = recorder.lines_with("TASK POOL: Sending task to execute. Number of active tasks: ");
-        assert!(sends.len() >= 4);
-        for (level, line) in &sends {
-            assert_eq!(*level, log::Level::Debug);
-            let n: usize = line.trim_end_matches('.').rsplit(' ').next().unwrap().parse().unwrap();
-            assert!((1..=2).contains(&n), "{line}");
-        }
+        assert!(
+            starting < started && started < stopping && stopping < stopped,
+            "{lines:#?}"
+        );
+        let starts: Vec<usize> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("TASK POOL: Sending task to execute. Number of active tasks: "))
+            .map(|n| n.trim_end_matches('.').parse().unwrap())
+            .collect();
+        assert_eq!(starts.len(), 4, "one debug line per start: {lines:#?}");
+        assert!(starts.iter().all(|n| (1..=2).contains(n)), "{starts:?}");
+        let debug = recorder.lines_with("TASK POOL: Sending task to execute.");
+        assert!(debug.iter().all(|(level, _)| *level == log::Level::Debug));
         let panic_lines = recorder.lines_with(&format!("task {panicked_id} panicked with message \"kaboom\""));
         assert_eq!(panic_lines.len(), 1, "exactly one error line per observed panic");
         assert_eq!(panic_lines[0].0, log::Level::Error);

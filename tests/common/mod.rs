@@ -180,10 +180,16 @@ impl Recorder {
 
     /// Every line logged so far by the thread named `thread`, in order.
     pub fn lines_of_thread(&self, thread: &str) -> Vec<String> {
+        self.lines_of_threads(&[thread])
+    }
+
+    /// Every line logged so far by the threads named in `threads`, in the
+    /// order they were logged (other tests in the binary log meanwhile).
+    pub fn lines_of_threads(&self, threads: &[&str]) -> Vec<String> {
         let lines = self.by_thread.lock().unwrap();
         lines
             .iter()
-            .filter(|(t, _)| t.as_deref() == Some(thread))
+            .filter(|(t, _)| t.as_deref().is_some_and(|t| threads.contains(&t)))
             .map(|(_, l)| l.clone())
             .collect()
     }
