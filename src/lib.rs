@@ -179,13 +179,7 @@ pub use shutdown::{Shutdown, ShutdownMode};
 pub use stats::Stats;
 pub use task::TaskId;
 
-/// The README's usage example, compiled and run as a doctest.
+/// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
-
-/// The "Waiting on many tasks" README section (kept in its own file until
-/// it is merged into the README), compiled and run as a doctest.
-#[doc = include_str!("../docs/waiting-on-many.md")]
-#[cfg(doctest)]
-pub struct WaitingOnManyDoctests;
