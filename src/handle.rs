@@ -7,8 +7,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use event_listener::{EventListener, Listener};
-
 use crate::error::{TaskError, WaitTimeoutError};
 use crate::task::{TaskCore, TaskId, TaskRef};
 use crate::util::deadline_after;
@@ -71,13 +69,11 @@ use crate::util::deadline_after;
 /// ```
 pub struct TaskHandle<T> {
     task: Arc<dyn TaskRef<T>>,
-    /// Kept across polls of the `Future` impl.
-    listener: Option<EventListener>,
 }
 
 impl<T> TaskHandle<T> {
     pub(crate) fn new(task: Arc<dyn TaskRef<T>>) -> TaskHandle<T> {
-        TaskHandle { task, listener: None }
+        TaskHandle { task }
     }
 
     /// The task's id, as shown in logs and errors.
@@ -272,33 +268,48 @@ impl<T> TaskHandle<T> {
     }
 
     /// The one blocking wait the others call.
+    ///
+    /// The handle's waker slot takes a waker that unparks this thread. A
+    /// task that is about to end (the common case when many are waited
+    /// for in a row) is first given a few yields, which saves the park and
+    /// unpark system calls.
     fn wait_until(self, deadline: Option<Instant>) -> Result<Result<T, TaskError>, WaitTimeoutError<T>> {
         let core = self.task.core();
-        loop {
+        if let Some(outcome) = self.take_if_finished() {
+            return Ok(outcome);
+        }
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return Err(WaitTimeoutError::new(self));
+        }
+        if crate::daemon::is_daemon_thread_of(core.pool().id()) {
+            panic!(
+                "a blocking wait on {} was called on the daemon thread that runs it, which would deadlock; \
+                 use `.await` inside tasks",
+                core.label()
+            );
+        }
+        for _ in 0..SPIN_YIELDS {
+            std::thread::yield_now();
             if let Some(outcome) = self.take_if_finished() {
                 return Ok(outcome);
             }
-            let would_block = deadline.is_none_or(|d| d > Instant::now());
-            if !would_block {
-                return Err(WaitTimeoutError::new(self));
-            }
-            if crate::daemon::is_daemon_thread_of(core.pool().id()) {
-                panic!(
-                    "a blocking wait on {} was called on the daemon thread that runs it, which would deadlock; \
-                     use `.await` inside tasks",
-                    core.label()
-                );
-            }
-            let listener = core.done.listen();
-            if core.is_finished() {
-                continue;
+        }
+        let waker = crate::util::thread_waker();
+        loop {
+            // Register, then check: an outcome published in between wakes
+            // the waker just registered.
+            self.task.core().awaiter.register(&waker);
+            if let Some(outcome) = self.take_if_finished() {
+                return Ok(outcome);
             }
             match deadline {
-                None => listener.wait(),
+                None => std::thread::park(),
                 Some(deadline) => {
-                    if listener.wait_deadline(deadline).is_none() && !core.is_finished() {
+                    let now = Instant::now();
+                    if now >= deadline {
                         return Err(WaitTimeoutError::new(self));
                     }
+                    std::thread::park_timeout(deadline - now);
                 }
             }
         }
@@ -335,29 +346,27 @@ impl<T> TaskHandle<T> {
     }
 }
 
+/// How many times a blocking wait yields the thread, re-checking, before
+/// it parks: about the time a short task takes to end.
+const SPIN_YIELDS: u32 = 8;
+
 impl<T> Future for TaskHandle<T> {
     type Output = Result<T, TaskError>;
 
     /// # Panics
     ///
     /// Panics if polled again after it returned `Ready`.
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        loop {
-            let core = this.task.core();
-            if core.is_finished() {
-                this.listener = None;
-                let outcome = core.take().expect("`TaskHandle` polled after it returned `Ready`");
-                return Poll::Ready(outcome);
-            }
-            match &mut this.listener {
-                None => this.listener = Some(core.done.listen()),
-                Some(listener) => match Pin::new(listener).poll(cx) {
-                    Poll::Ready(()) => this.listener = None,
-                    Poll::Pending => return Poll::Pending,
-                },
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let core = self.task.core();
+        if !core.is_finished() {
+            // Register, then check: see `wait_until`.
+            core.awaiter.register(cx.waker());
+            if !core.is_finished() {
+                return Poll::Pending;
             }
         }
+        let outcome = core.take().expect("`TaskHandle` polled after it returned `Ready`");
+        Poll::Ready(outcome)
     }
 }
 

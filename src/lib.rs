@@ -152,6 +152,7 @@ mod error;
 mod fallible;
 mod handle;
 mod limiter;
+mod local;
 mod many;
 mod pool;
 mod report;

@@ -9,7 +9,7 @@
 //! - A [`TaskPool`](crate::TaskPool)'s tasks are spawned on async-std's
 //!   global executor ([`spawn`]).
 //! - A daemon thread runs async-std's `block_on`, which drives the async-std
-//!   runtime on that thread, around a [`LocalExecutor`] of its own that runs
+//!   runtime on that thread, around the run queue of `local.rs` that runs
 //!   the pool's tasks ([`run_local`], [`spawn_local`]). Spawning there skips
 //!   async-std's per-spawn task-locals and trace logging: it is cheaper, and
 //!   a logger that panics cannot interrupt it.
@@ -22,17 +22,10 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use async_executor::LocalExecutor;
-
 /// The channel type behind the permit limiter and the task queue.
 ///
 /// async-std re-exports `async-channel`, which smol uses as well.
 pub(crate) use async_std::channel::{Receiver, Sender, TryRecvError, TrySendError, bounded, unbounded};
-
-thread_local! {
-    /// The executor of the daemon thread's tasks (see [`run_local`]).
-    static LOCAL: LocalExecutor<'static> = const { LocalExecutor::new() };
-}
 
 /// Spawns a `Send` future on async-std's global multi-threaded executor and
 /// detaches it: the pool tracks the task through its own handle.
@@ -54,7 +47,7 @@ pub(crate) fn spawn_local<F>(future: F)
 where
     F: Future<Output = ()> + 'static,
 {
-    LOCAL.with(|executor| executor.spawn(future).detach());
+    crate::local::spawn(future);
 }
 
 /// Runs the future `main()` makes on this thread inside async-std's
@@ -69,15 +62,13 @@ where
     M: FnMut() -> F,
     F: Future<Output = ()>,
 {
-    LOCAL.with(|executor| {
-        for _ in 0..3 {
-            let future = executor.run(main());
-            if catch_unwind(AssertUnwindSafe(|| async_std::task::block_on(future))).is_ok() {
-                return;
-            }
+    for _ in 0..3 {
+        let future = crate::local::run(main());
+        if catch_unwind(AssertUnwindSafe(|| async_std::task::block_on(future))).is_ok() {
+            return;
         }
-        crate::util::block_on_here(executor.run(main()));
-    });
+    }
+    crate::util::block_on_here(crate::local::run(main()));
 }
 
 /// Runs a blocking closure on the blocking thread pool and returns a future

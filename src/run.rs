@@ -122,6 +122,11 @@ impl<F: Future> Run<F> {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| slot.set(Slot::Empty))) {
             report::log_drop_panic(core.label(), "its future", payload.as_ref());
         }
+        // The executor's waker goes now, on the executor's thread: left in
+        // the task's cell, it would be the last reference to the executor's
+        // task and free it on whichever thread drops the handle, which is a
+        // cross-thread free (and lock traffic in the allocator) per task.
+        drop(core.runner.take());
         core.complete(exit, *this.key);
         if let Some(permit) = this.permit.take() {
             permit.release();

@@ -92,6 +92,8 @@ pub(crate) struct PoolShared {
     slots: Option<Limiter>,
     queue_tx: Sender<Arc<dyn Job>>,
     queue_rx: Receiver<Arc<dyn Job>>,
+    /// Tasks submitted, counted before they are queued (see `stats.rs`).
+    submitted: AtomicU64,
     book: Mutex<Book>,
     /// Notified when the last accepted task ends.
     idle: Event,
@@ -118,6 +120,7 @@ impl PoolShared {
             slots: config.queue_capacity.map(Limiter::new),
             queue_tx,
             queue_rx,
+            submitted: AtomicU64::new(0),
             book: Mutex::new(Book {
                 counts: Counts::default(),
                 running: Slab::new(),
@@ -148,7 +151,11 @@ impl PoolShared {
     }
 
     pub(crate) fn stats(&self) -> Stats {
-        lock(&self.book).counts.snapshot(self.limiter.limit())
+        let book = lock(&self.book);
+        // Acquire, under the lock: every task the book counts was submitted
+        // before, so `submitted` covers it.
+        book.counts
+            .snapshot(self.limiter.limit(), self.submitted.load(Ordering::Acquire))
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -253,15 +260,15 @@ impl PoolShared {
     ) -> Result<TaskHandle<P::Output>, P> {
         let cell = Arc::new(Cell::new(payload, slot, options, Arc::clone(self)));
         // Counted before it is queued: the dispatcher may start it at once.
-        lock(&self.book).counts.submitted();
+        // Release: a snapshot that counts the task as started sees this.
+        self.submitted.fetch_add(1, Ordering::Release);
         let job: Arc<dyn Job> = cell.clone();
         match self.queue_tx.try_send(job) {
             Ok(()) => Ok(TaskHandle::new(cell)),
             Err(_) => {
                 let payload = cell.take_back().expect("an unqueued task still holds its payload");
-                let mut book = lock(&self.book);
-                book.counts.rejected();
-                self.notify_if_idle(book);
+                self.submitted.fetch_sub(1, Ordering::AcqRel);
+                self.notify_if_idle(lock(&self.book));
                 Err(payload)
             }
         }
@@ -300,8 +307,13 @@ impl PoolShared {
         self.notify_if_idle(book);
     }
 
+    /// Whether every accepted task has ended. Under the book lock.
+    fn idle_under(&self, book: &Book) -> bool {
+        self.submitted.load(Ordering::Acquire) == book.counts.finished()
+    }
+
     fn notify_if_idle(&self, book: MutexGuard<'_, Book>) {
-        let idle = book.counts.live() == 0;
+        let idle = self.idle_under(&book);
         drop(book);
         if idle {
             self.idle.notify(usize::MAX);
@@ -463,7 +475,7 @@ impl PoolShared {
     }
 
     fn is_idle(&self) -> bool {
-        lock(&self.book).counts.live() == 0
+        self.idle_under(&lock(&self.book))
     }
 
     async fn wait_idle(&self) {

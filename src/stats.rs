@@ -1,10 +1,14 @@
 //! The pool's counts and the [`Stats`] snapshot taken of them.
 //!
-//! The counts live under the short lock the pool already takes when a task
-//! is queued, starts or ends (the same lock that guards its registry of
-//! running tasks), so a snapshot is exact: every task is in exactly one
-//! bucket, and `running` never exceeds the tasks holding permits. Nothing
-//! holds the lock while a task runs.
+//! Submitting only bumps an atomic counter, so submitters never contend
+//! for a lock. Everything else moves under the short lock the pool already
+//! takes when a task starts or ends (the one that guards its registry of
+//! running tasks), and a snapshot reads the submit counter while holding
+//! that lock. Since a task is counted as submitted before it can be
+//! started, every bucket is a count of real tasks, `running` never exceeds
+//! the tasks holding permits, and `queued` is what is left:
+//! `queued = submitted - running - finished`. Nothing holds the lock while
+//! a task runs.
 
 /// How a task ended; one per task, recorded once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,11 +24,10 @@ pub(crate) enum Ended {
     Shutdown,
 }
 
-/// The pool's counts. Kept under the pool's bookkeeping lock.
+/// The pool's counts, but for `submitted`. Kept under the pool's
+/// bookkeeping lock.
 #[derive(Debug, Default)]
 pub(crate) struct Counts {
-    submitted: u64,
-    queued: u64,
     running: u64,
     peak: u64,
     completed: u64,
@@ -36,21 +39,9 @@ pub(crate) struct Counts {
 }
 
 impl Counts {
-    pub(crate) fn submitted(&mut self) {
-        self.submitted += 1;
-        self.queued += 1;
-    }
-
-    /// A submission counted by `submitted` was handed back after all.
-    pub(crate) fn rejected(&mut self) {
-        self.submitted -= 1;
-        self.queued -= 1;
-    }
-
     /// A queued task starts; returns how many are running now, itself
     /// included.
     pub(crate) fn started(&mut self) -> u64 {
-        self.queued -= 1;
         self.running += 1;
         self.peak = self.peak.max(self.running);
         self.running
@@ -58,7 +49,6 @@ impl Counts {
 
     /// A queued task ended without starting (cancelled or shut down).
     pub(crate) fn ended_unstarted(&mut self, ended: Ended) {
-        self.queued -= 1;
         self.count(ended);
     }
 
@@ -82,18 +72,19 @@ impl Counts {
         }
     }
 
-    /// Accepted tasks that have not ended: queued or running.
-    pub(crate) fn live(&self) -> u64 {
-        self.queued + self.running
+    /// Tasks that ended, by any outcome.
+    pub(crate) fn finished(&self) -> u64 {
+        self.completed + self.panicked + self.cancelled + self.timed_out + self.shut_down
     }
 
-    pub(crate) fn snapshot(&self, limit: usize) -> Stats {
+    /// The snapshot, given `submitted` read under the same lock.
+    pub(crate) fn snapshot(&self, limit: usize, submitted: u64) -> Stats {
         Stats {
             limit,
             running: self.running,
-            queued: self.queued,
+            queued: submitted - self.running - self.finished(),
             peak_running: self.peak,
-            submitted: self.submitted,
+            submitted,
             completed: self.completed,
             failed: self.failed,
             panicked: self.panicked,
@@ -107,8 +98,10 @@ impl Counts {
 /// A snapshot of a pool's figures, from [`TaskPool::stats`](crate::TaskPool::stats).
 ///
 /// Taking it is cheap: a short lock that no running task holds. The
-/// snapshot is exact, one instant of the pool. Counts are cumulative since
-/// the pool was built,
+/// snapshot is exact, one instant of the pool (the one exception: a
+/// submission refused because the pool closed at that very moment is
+/// counted as queued for the instant before it is handed back). Counts are
+/// cumulative since the pool was built,
 /// except `running` and `queued`, which are current. Every task is in
 /// exactly one bucket, so each snapshot keeps
 /// `submitted == queued + running + completed + panicked + cancelled + timed_out + shut_down`;
@@ -176,21 +169,18 @@ mod tests {
     #[test]
     fn each_task_moves_through_the_buckets_once() {
         let mut c = Counts::default();
-        for _ in 0..5 {
-            c.submitted();
-        }
-        c.rejected();
+        // Four submitted: two start, one ends unstarted, one is queued.
         assert_eq!(c.started(), 1);
         assert_eq!(c.started(), 2);
         c.ended_unstarted(Ended::Shutdown);
         c.ended_running(Ended::Failed);
-        let s = c.snapshot(3);
+        let s = c.snapshot(3, 4);
         assert_eq!(s.submitted, 4);
         assert_eq!(s.running, 1);
         assert_eq!(s.queued, 1);
         assert_eq!((s.completed, s.failed, s.shut_down), (1, 1, 1));
         assert_eq!(s.peak_running, 2);
         assert_eq!(s.submitted, s.queued + s.running + s.finished());
-        assert_eq!(c.live(), 2);
+        assert_eq!(c.finished(), 2);
     }
 }

@@ -107,6 +107,8 @@ pub(crate) enum Exit<T> {
 const QUEUED: u8 = 0;
 const RUNNING: u8 = 1;
 const DONE: u8 = 2;
+/// Done, and the outcome taken by the handle.
+const TAKEN: u8 = 3;
 
 enum Stage<T> {
     Queued,
@@ -135,7 +137,10 @@ pub(crate) struct TaskCore<T> {
     cancel_requested: AtomicBool,
     /// The runner's waker, so a cancel can wake a running task.
     pub(crate) runner: AtomicWaker,
-    /// Notified once, when the outcome is published.
+    /// The handle's waiter: a task awaiting it, or a thread blocked on it.
+    pub(crate) awaiter: AtomicWaker,
+    /// Notified once, when the outcome is published (for combinators that
+    /// watch many tasks).
     pub(crate) done: Event,
     state: Mutex<State<T>>,
 }
@@ -164,7 +169,7 @@ impl<T> TaskCore<T> {
     pub(crate) fn is_finished(&self) -> bool {
         // Acquire: pairs with the Release in `publish`, so a caller that sees
         // DONE also sees the outcome and the counters it updated.
-        self.phase.load(Ordering::Acquire) == DONE
+        self.phase.load(Ordering::Acquire) >= DONE
     }
 
     pub(crate) fn is_running(&self) -> bool {
@@ -180,7 +185,12 @@ impl<T> TaskCore<T> {
     pub(crate) fn take(&self) -> Option<Result<T, TaskError>> {
         let mut state = lock(&self.state);
         match std::mem::replace(&mut state.stage, Stage::Taken) {
-            Stage::Done(outcome) => Some(outcome),
+            Stage::Done(outcome) => {
+                // Relaxed: only this handle's own `detach` reads TAKEN, on
+                // the same thread or after the handle moved (which syncs).
+                self.phase.store(TAKEN, Ordering::Relaxed);
+                Some(outcome)
+            }
             other => {
                 state.stage = other;
                 None
@@ -278,6 +288,10 @@ impl<T> TaskCore<T> {
     /// Handle dropped: report an unobserved failure now, or mark the task
     /// detached so that `complete` reports it.
     pub(crate) fn detach(&self) {
+        if self.phase.load(Ordering::Relaxed) == TAKEN {
+            // The common case: the handle took the outcome, nothing to do.
+            return;
+        }
         let mut state = lock(&self.state);
         let unobserved = match state.stage {
             Stage::Done(_) if state.failure => Some(self.describe_failure(&state)),
@@ -312,7 +326,17 @@ impl<T> TaskCore<T> {
     fn publish(&self) {
         // Release: pairs with the Acquire in `is_finished`.
         self.phase.store(DONE, Ordering::Release);
-        self.done.notify(usize::MAX);
+        self.awaiter.wake();
+        // `done` is for combinators watching many tasks; most tasks have no
+        // listener, and notifying an event nobody listened to allocates its
+        // state. A watcher registers its listener, then (after the SeqCst
+        // fence `listen` makes) checks `is_finished`; this fence orders the
+        // store above before the listener count below, so either the
+        // watcher sees DONE or this sees its listener.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.done.total_listeners() > 0 {
+            self.done.notify(usize::MAX);
+        }
     }
 
     /// What `cancel` does to this core; `drop_payload` runs for a queued task.
@@ -427,6 +451,7 @@ impl<P: Payload> Cell<P> {
                 phase: AtomicU8::new(QUEUED),
                 cancel_requested: AtomicBool::new(false),
                 runner: AtomicWaker::new(),
+                awaiter: AtomicWaker::new(),
                 done: Event::new(),
                 state: Mutex::new(State {
                     stage: Stage::Queued,

@@ -54,6 +54,17 @@ impl Wake for ThreadWaker {
     }
 }
 
+thread_local! {
+    /// A waker that unparks this thread, made once per thread.
+    static THREAD_WAKER: Waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+}
+
+/// A waker that unparks the calling thread (made once per thread; this
+/// clones it).
+pub(crate) fn thread_waker() -> Waker {
+    THREAD_WAKER.with(Waker::clone)
+}
+
 /// Blocks the calling thread on `future` by parking it between polls.
 ///
 /// Unlike `rt::block_on` this drives no executor: it is for waiting on
@@ -69,7 +80,7 @@ pub(crate) fn block_on_here<F: Future>(future: F) -> F::Output {
 /// Like [`block_on_here`], but gives up (returning `None`) once `deadline`
 /// passes. The future stays with the caller, to be polled again later.
 pub(crate) fn block_on_deadline<F: Future>(mut future: Pin<&mut F>, deadline: Option<Instant>) -> Option<F::Output> {
-    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+    let waker = thread_waker();
     let mut cx = Context::from_waker(&waker);
     loop {
         if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {

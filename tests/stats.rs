@@ -61,12 +61,13 @@ fn every_outcome_lands_in_its_bucket() {
         assert_eq!((s.panicked, s.timed_out, s.cancelled, s.shut_down), (1, 1, 0, 0));
         assert_eq!(s.peak_running, 2);
 
-        // A queued task cancelled, another ended by the shutdown.
-        let a = executor.submit(async {}).unwrap();
+        // A queued task cancelled. `a` takes the free permit and waits at
+        // the gate, so `b` and `c` stay queued behind it.
+        let g = gate.clone();
+        let a = executor.submit(async move { g.wait().await }).unwrap();
         let b = executor.submit(async {}).unwrap();
         let c = executor.submit(async {}).unwrap();
-        // One permit is free: `a` may run; `b` and `c` wait behind it.
-        c.cancel();
+        assert!(c.cancel());
         executor.close();
         let s = executor.stats();
         assert_adds_up(&s);

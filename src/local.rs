@@ -1,0 +1,106 @@
+//! The daemon thread's executor: a run queue of `async-task` runnables.
+//!
+//! Every task of a daemon pool runs on its thread, so the executor needs
+//! no work stealing and no sleepers: a queue of runnables (filled from any
+//! thread, since wakers travel) and one waker to resume the thread's loop.
+//! [`run`] drives it from inside async-std's `block_on` (see `rt.rs`).
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use async_task::Runnable;
+use atomic_waker::AtomicWaker;
+use concurrent_queue::ConcurrentQueue;
+
+/// How many tasks the loop runs before it lets `block_on` (and so the
+/// async-std runtime on this thread) have a turn.
+const BUDGET: usize = 128;
+
+struct RunQueue {
+    runnables: ConcurrentQueue<Runnable>,
+    /// The loop's waker: a schedule from any thread resumes it.
+    waker: AtomicWaker,
+}
+
+impl RunQueue {
+    fn schedule(&self, runnable: Runnable) {
+        // An unbounded queue that is never closed: the push cannot fail.
+        let _ = self.runnables.push(runnable);
+        self.waker.wake();
+    }
+}
+
+thread_local! {
+    /// The run queue of the loop running on this thread, if any.
+    static CURRENT: RefCell<Option<Arc<RunQueue>>> = const { RefCell::new(None) };
+}
+
+/// Spawns `future` on the loop running on this thread and detaches it.
+///
+/// # Panics
+///
+/// Panics if no loop runs on this thread: only the daemon thread, inside
+/// [`run`], calls this.
+pub(crate) fn spawn<F: Future<Output = ()> + 'static>(future: F) {
+    let queue = CURRENT.with(|current| current.borrow().clone());
+    let queue = queue.expect("local tasks are spawned only on a daemon thread");
+    let (runnable, task) = async_task::spawn_local(future, move |runnable| queue.schedule(runnable));
+    task.detach();
+    runnable.schedule();
+}
+
+/// Installs a run queue on this thread for the loop's lifetime.
+struct Installed;
+
+impl Installed {
+    fn install(queue: Arc<RunQueue>) -> Installed {
+        CURRENT.with(|current| *current.borrow_mut() = Some(queue));
+        Installed
+    }
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        CURRENT.with(|current| current.borrow_mut().take());
+    }
+}
+
+/// Runs `main` and every task spawned on this thread meanwhile, until `main`
+/// completes. Tasks still queued then are dropped (which ends a pool task
+/// as cancelled; the pool's driver only returns once its tasks are done).
+pub(crate) async fn run<F: Future>(main: F) -> F::Output {
+    let queue = Arc::new(RunQueue {
+        runnables: ConcurrentQueue::unbounded(),
+        waker: AtomicWaker::new(),
+    });
+    let _installed = Installed::install(Arc::clone(&queue));
+    let mut main = pin!(main);
+    let out = std::future::poll_fn(|cx| {
+        // Register first: a schedule after this resumes the loop.
+        queue.waker.register(cx.waker());
+        if let Poll::Ready(out) = main.as_mut().poll(cx) {
+            return Poll::Ready(out);
+        }
+        for _ in 0..BUDGET {
+            match queue.runnables.pop() {
+                Ok(runnable) => {
+                    runnable.run();
+                }
+                Err(_) => return Poll::Pending,
+            }
+        }
+        // Work is left: come back after the runtime had its turn.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await;
+    // Runnables hold the queue through their schedule closures: break the
+    // cycle by dropping them (each drop cancels its task).
+    while let Ok(runnable) = queue.runnables.pop() {
+        drop(runnable);
+    }
+    out
+}
