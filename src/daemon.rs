@@ -10,6 +10,7 @@ use std::thread::{self, JoinHandle, ThreadId};
 use crate::builder::TaskBuilder;
 use crate::error::{ConfigError, SubmitError, TrySubmitError};
 use crate::handle::TaskHandle;
+use crate::local::RunQueue;
 use crate::pool::{TaskPool, TaskPoolBuilder};
 use crate::report::{self, UnobservedFailure};
 use crate::rt;
@@ -592,7 +593,9 @@ impl DaemonExecutorBuilder {
 /// The daemon thread: mark it, run the pool's driver, say goodbye.
 fn daemon_main(shared: Arc<PoolShared>, ready: mpsc::SyncSender<()>) {
     DAEMON_OF.with(|d| d.set(Some(shared.id())));
-    rt::run_local(|| {
+    let queue = RunQueue::new();
+    shared.set_run_queue(Arc::clone(&queue));
+    rt::run_local(queue, || {
         let (shared, ready) = (Arc::clone(&shared), ready.clone());
         async move {
             let _ = ready.try_send(());

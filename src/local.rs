@@ -19,17 +19,36 @@ use concurrent_queue::ConcurrentQueue;
 /// async-std runtime on this thread) have a turn.
 const BUDGET: usize = 128;
 
-struct RunQueue {
+/// The run queue of one thread's loop. Shareable: other threads spawn
+/// `Send` futures onto it with [`RunQueue::spawn`].
+pub(crate) struct RunQueue {
     runnables: ConcurrentQueue<Runnable>,
     /// The loop's waker: a schedule from any thread resumes it.
     waker: AtomicWaker,
 }
 
 impl RunQueue {
+    pub(crate) fn new() -> Arc<RunQueue> {
+        Arc::new(RunQueue {
+            runnables: ConcurrentQueue::unbounded(),
+            waker: AtomicWaker::new(),
+        })
+    }
+
     fn schedule(&self, runnable: Runnable) {
         // An unbounded queue that is never closed: the push cannot fail.
         let _ = self.runnables.push(runnable);
         self.waker.wake();
+    }
+
+    /// Spawns a `Send` future from any thread; the loop's thread runs it.
+    /// Tasks start in the order they were spawned, whichever thread
+    /// spawned them.
+    pub(crate) fn spawn<F: Future<Output = ()> + Send + 'static>(self: &Arc<Self>, future: F) {
+        let queue = Arc::clone(self);
+        let (runnable, task) = async_task::spawn(future, move |runnable| queue.schedule(runnable));
+        task.detach();
+        runnable.schedule();
     }
 }
 
@@ -68,14 +87,10 @@ impl Drop for Installed {
     }
 }
 
-/// Runs `main` and every task spawned on this thread meanwhile, until `main`
+/// Runs `main` and every task spawned on `queue` meanwhile, until `main`
 /// completes. Tasks still queued then are dropped (which ends a pool task
 /// as cancelled; the pool's driver only returns once its tasks are done).
-pub(crate) async fn run<F: Future>(main: F) -> F::Output {
-    let queue = Arc::new(RunQueue {
-        runnables: ConcurrentQueue::unbounded(),
-        waker: AtomicWaker::new(),
-    });
+pub(crate) async fn run<F: Future>(queue: Arc<RunQueue>, main: F) -> F::Output {
     let _installed = Installed::install(Arc::clone(&queue));
     let mut main = pin!(main);
     let out = std::future::poll_fn(|cx| {

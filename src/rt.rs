@@ -21,6 +21,9 @@
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use crate::local::RunQueue;
 
 /// The channel type behind the permit limiter and the task queue.
 ///
@@ -57,18 +60,18 @@ where
 /// `main` is called again if a panicking logger aborts async-std's
 /// `block_on` before the future starts; after a few such failures the
 /// executor is driven by a plain parking `block_on` instead.
-pub(crate) fn run_local<F, M>(mut main: M)
+pub(crate) fn run_local<F, M>(queue: Arc<RunQueue>, mut main: M)
 where
     M: FnMut() -> F,
     F: Future<Output = ()>,
 {
     for _ in 0..3 {
-        let future = crate::local::run(main());
+        let future = crate::local::run(Arc::clone(&queue), main());
         if catch_unwind(AssertUnwindSafe(|| async_std::task::block_on(future))).is_ok() {
             return;
         }
     }
-    crate::util::block_on_here(crate::local::run(main()));
+    crate::util::block_on_here(crate::local::run(queue, main()));
 }
 
 /// Runs a blocking closure on the blocking thread pool and returns a future

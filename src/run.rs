@@ -23,7 +23,7 @@ use pin_project_lite::pin_project;
 use crate::limiter::Permit;
 use crate::report;
 use crate::rt;
-use crate::shared::{PoolId, Runtime};
+use crate::shared::{PoolId, PoolShared, Runtime};
 use crate::task::{Exit, Payload, Start, TaskId, TaskRef};
 
 /// A per-task timeout this long or longer means "no timeout": it cannot
@@ -197,16 +197,17 @@ impl Held {
     }
 }
 
-/// Spawns a `Send` runner on the pool's runtime.
-fn spawn_send<F>(runtime: Runtime, run: Run<F>)
+/// Spawns a `Send` runner where its pool runs tasks, from any thread.
+fn spawn_send<F>(pool: &PoolShared, run: Run<F>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match runtime {
+    match pool.runtime() {
         Runtime::Global => rt::spawn(run),
-        // The dispatcher of a daemon pool runs on the daemon thread.
-        Runtime::Daemon => rt::spawn_local(run),
+        Runtime::Daemon if crate::daemon::is_daemon_thread_of(pool.id()) => rt::spawn_local(run),
+        // Started by a submitter on another thread (see `PoolShared::submit`).
+        Runtime::Daemon => pool.run_queue().spawn(run),
     }
 }
 
@@ -221,8 +222,8 @@ where
     type Output = F::Output;
 
     fn launch(self, start: Start<F::Output>) {
-        let runtime = start.task.core().pool().runtime();
-        spawn_send(runtime, Run::new(self.0, start));
+        let pool = Arc::clone(start.task.core().pool());
+        spawn_send(&pool, Run::new(self.0, start));
     }
 }
 
@@ -236,6 +237,7 @@ where
     F::Output: Send + 'static,
 {
     type Output = F::Output;
+    const STARTS_ANYWHERE: bool = false;
 
     fn launch(self, start: Start<F::Output>) {
         debug_assert_eq!(start.task.core().pool().runtime(), Runtime::Daemon);
@@ -281,7 +283,7 @@ where
             timeout,
             key,
         } = start;
-        let runtime = task.core().pool().runtime();
+        let pool = Arc::clone(task.core().pool());
         let closure = self.0;
         let permit = Arc::new(permit);
         let closure_permit = Arc::clone(&permit);
@@ -289,9 +291,6 @@ where
             let _permit = closure_permit;
             closure()
         });
-        spawn_send(
-            runtime,
-            Run::with_permit(work, task, Held::Shared(permit), timeout, key),
-        );
+        spawn_send(&pool, Run::with_permit(work, task, Held::Shared(permit), timeout, key));
     }
 }

@@ -14,7 +14,7 @@ use std::fmt;
 use std::pin::pin;
 use std::sync::MutexGuard;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use event_listener::{Event, Listener};
@@ -23,6 +23,7 @@ use slab::Slab;
 use crate::error::{Refusal, TaskLabel};
 use crate::handle::TaskHandle;
 use crate::limiter::{Limiter, Permit};
+use crate::local::RunQueue;
 use crate::report;
 use crate::rt::{Receiver, Sender, unbounded};
 use crate::shutdown::ShutdownMode;
@@ -94,6 +95,11 @@ pub(crate) struct PoolShared {
     queue_rx: Receiver<Arc<dyn Job>>,
     /// Tasks submitted, counted before they are queued (see `stats.rs`).
     submitted: AtomicU64,
+    /// Queued tasks that still have to start: while any does, a new task
+    /// queues behind it instead of taking the fast path (see `submit`).
+    waiting: AtomicUsize,
+    /// A daemon's run queue, so that other threads can start tasks on it.
+    run_queue: OnceLock<Arc<RunQueue>>,
     book: Mutex<Book>,
     /// Notified when the last accepted task ends.
     idle: Event,
@@ -121,6 +127,8 @@ impl PoolShared {
             queue_tx,
             queue_rx,
             submitted: AtomicU64::new(0),
+            waiting: AtomicUsize::new(0),
+            run_queue: OnceLock::new(),
             book: Mutex::new(Book {
                 counts: Counts::default(),
                 running: Slab::new(),
@@ -144,6 +152,17 @@ impl PoolShared {
 
     pub(crate) fn runtime(&self) -> Runtime {
         self.runtime
+    }
+
+    /// A daemon's run queue, set once its thread runs.
+    pub(crate) fn run_queue(&self) -> &Arc<RunQueue> {
+        self.run_queue
+            .get()
+            .expect("a daemon pool's run queue is set before it accepts tasks")
+    }
+
+    pub(crate) fn set_run_queue(&self, queue: Arc<RunQueue>) {
+        let _ = self.run_queue.set(queue);
     }
 
     pub(crate) fn limiter(&self) -> &Limiter {
@@ -225,6 +244,9 @@ impl PoolShared {
         if let Err(refusal) = self.precheck(&options) {
             return Err((refusal, payload));
         }
+        if let Some(permit) = self.fast_path::<P>() {
+            return Ok(self.start_now(payload, options, permit));
+        }
         let slot = match admit {
             Admit::Try => self.try_slot(),
             Admit::Block => self.slot_blocking(),
@@ -244,10 +266,42 @@ impl PoolShared {
         if let Err(refusal) = self.precheck(&options) {
             return Err((refusal, payload));
         }
+        if let Some(permit) = self.fast_path::<P>() {
+            return Ok(self.start_now(payload, options, permit));
+        }
         match self.slot().await {
             Ok(slot) => self.enqueue(payload, slot, options).map_err(|p| (Refusal::Closed, p)),
             Err(refusal) => Err((refusal, payload)),
         }
+    }
+
+    /// A permit for a task to start at once, skipping the queue and the
+    /// dispatcher: only when no queued task still has to start (so FIFO
+    /// holds: a submitter's earlier task is counted in `waiting` until it
+    /// has started) and a permit is free, and only where the task can be
+    /// started from this thread.
+    fn fast_path<P: Payload>(&self) -> Option<Permit> {
+        let here = P::STARTS_ANYWHERE || crate::daemon::is_daemon_thread_of(self.id);
+        // Acquire: pairs with the dispatcher's decrement after a start.
+        if !here || self.waiting.load(Ordering::Acquire) != 0 {
+            return None;
+        }
+        self.limiter.try_acquire()
+    }
+
+    /// Starts an admitted task at once under `permit` (the fast path).
+    fn start_now<P: Payload>(
+        self: &Arc<Self>,
+        payload: P,
+        options: TaskOptions<P::Output>,
+        permit: Permit,
+    ) -> TaskHandle<P::Output> {
+        let cell = Arc::new(Cell::new(payload, None, options, Arc::clone(self)));
+        // Release: see `enqueue`.
+        self.submitted.fetch_add(1, Ordering::Release);
+        let started = Arc::clone(&cell).start(permit);
+        debug_assert!(started, "nobody else holds a task being submitted");
+        TaskHandle::new(cell)
     }
 
     /// Queues an admitted task. Fails (handing the payload back) only if
@@ -262,11 +316,14 @@ impl PoolShared {
         // Counted before it is queued: the dispatcher may start it at once.
         // Release: a snapshot that counts the task as started sees this.
         self.submitted.fetch_add(1, Ordering::Release);
+        // Release: a fast-path submit that sees this queues behind it.
+        self.waiting.fetch_add(1, Ordering::Release);
         let job: Arc<dyn Job> = cell.clone();
         match self.queue_tx.try_send(job) {
             Ok(()) => Ok(TaskHandle::new(cell)),
             Err(_) => {
                 let payload = cell.take_back().expect("an unqueued task still holds its payload");
+                self.waiting.fetch_sub(1, Ordering::Release);
                 self.submitted.fetch_sub(1, Ordering::AcqRel);
                 self.notify_if_idle(lock(&self.book));
                 Err(payload)
@@ -302,6 +359,8 @@ impl PoolShared {
     /// A queued task ended without starting; its outcome is about to be
     /// published.
     pub(crate) fn end_unstarted(&self, ended: Ended) {
+        // Release: it no longer holds up the fast path.
+        self.waiting.fetch_sub(1, Ordering::Release);
         let mut book = lock(&self.book);
         book.counts.ended_unstarted(ended);
         self.notify_if_idle(book);
@@ -455,7 +514,11 @@ impl PoolShared {
                 job.end_unstarted(Ended::Shutdown);
                 continue;
             }
-            job.start(permit);
+            if job.start(permit) {
+                // Release: a fast-path submit that sees the queue empty
+                // starts after this task.
+                self.waiting.fetch_sub(1, Ordering::Release);
+            }
             budget -= 1;
             if budget == 0 {
                 budget = DISPATCH_BUDGET;

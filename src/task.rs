@@ -406,8 +406,9 @@ pub(crate) trait TaskRef<T>: Send + Sync {
 pub(crate) trait Job: Send + Sync {
     /// Whether the task already ended (cancelled while queued).
     fn is_done(&self) -> bool;
-    /// Starts the task under `permit`; a task that already ended just drops it.
-    fn start(self: Arc<Self>, permit: Permit);
+    /// Starts the task under `permit`; a task that already ended just drops
+    /// it. Returns whether it started.
+    fn start(self: Arc<Self>, permit: Permit) -> bool;
     /// Ends a still-queued task with `ended` (cancel or shutdown).
     fn end_unstarted(&self, ended: Ended) -> bool;
     /// Cancels the task, queued or running.
@@ -417,6 +418,9 @@ pub(crate) trait Job: Send + Sync {
 /// What a task runs: a future, or a closure that makes one or blocks.
 pub(crate) trait Payload: Send + 'static {
     type Output: Send + 'static;
+    /// Whether the payload can be started from any thread (its runner is
+    /// `Send`). A local payload must be started on the daemon thread.
+    const STARTS_ANYWHERE: bool = true;
     /// Turns the payload into a running task; see `run.rs`.
     fn launch(self, start: Start<Self::Output>);
 }
@@ -491,9 +495,9 @@ impl<P: Payload> Job for Cell<P> {
         self.core.is_finished()
     }
 
-    fn start(self: Arc<Self>, permit: Permit) {
+    fn start(self: Arc<Self>, permit: Permit) -> bool {
         if !self.core.begin() {
-            return;
+            return false;
         }
         let Some(Queued { payload, slot, timeout }) = lock(&self.queued).take() else {
             unreachable!("a task that begins still holds its payload");
@@ -507,6 +511,7 @@ impl<P: Payload> Job for Cell<P> {
             timeout,
             key,
         });
+        true
     }
 
     fn end_unstarted(&self, ended: Ended) -> bool {
