@@ -4,16 +4,19 @@
 //! 1. In-runtime: M tasks that each yield once, limit N, submitted from
 //!    async code through a `TaskPool`, beside raw `async_std::task::spawn`
 //!    (no limit), `buffer_unordered(N)` and tokio `Semaphore` + `spawn`.
+//!    A fourth baseline, `channel_permit_spawn`, is the least a
+//!    channel-permit limit can cost on top of async-std's spawn.
 //! 2. From plain threads: M tasks submitted to a `DaemonExecutor` by 1 and
 //!    by 4 threads, every handle waited, beside a bare channel hand-off to a
-//!    thread running `block_on`, tokio `Semaphore` + `spawn`, and a naive
-//!    async-std dispatcher spawning on the global executor.
+//!    thread running `block_on`, tokio `Semaphore` + `spawn` (multi-thread
+//!    runtime, and single-thread runtime on a thread of its own), and a
+//!    naive async-std dispatcher spawning on the global executor.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{BareThread, NaiveDispatcher, TokioLimited, yield_once};
+use common::{BareThread, NaiveDispatcher, TokioLimited, TokioOneThread, yield_once};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
 use taskpool::{DaemonExecutor, TaskPool};
@@ -69,6 +72,34 @@ fn in_runtime(c: &mut Criterion) {
                 })
             });
         }
+        // The least a channel-permit limit can cost on top of async-std's
+        // spawn: take a token, spawn, give it back. No queue, no handles.
+        group.bench_with_input(
+            BenchmarkId::new("channel_permit_spawn", format!("M={m}/N=1024")),
+            &m,
+            |b, &m| {
+                let (tokens_tx, tokens_rx) = async_channel::bounded::<()>(1024);
+                for _ in 0..1024 {
+                    tokens_tx.try_send(()).unwrap();
+                }
+                b.iter(|| {
+                    async_std::task::block_on(async {
+                        let mut handles = Vec::with_capacity(m as usize);
+                        for _ in 0..m {
+                            tokens_rx.recv().await.unwrap();
+                            let tokens_tx = tokens_tx.clone();
+                            handles.push(async_std::task::spawn(async move {
+                                yield_once().await;
+                                let _ = tokens_tx.try_send(());
+                            }));
+                        }
+                        for h in handles {
+                            h.await;
+                        }
+                    })
+                })
+            },
+        );
         // No limit, so one figure per M.
         group.bench_with_input(
             BenchmarkId::new("async_std_spawn", format!("M={m}/N=∞")),
@@ -145,6 +176,20 @@ fn from_plain_threads(c: &mut Criterion) {
             })
         });
         drop(tokio);
+        let one_thread = TokioOneThread::new(n);
+        group.bench_with_input(
+            BenchmarkId::new("tokio_one_thread_semaphore_spawn", &param),
+            &threads,
+            |b, &t| {
+                b.iter(|| {
+                    from_threads(t, m, &|| {
+                        let h = one_thread.spawn(tokio::task::yield_now());
+                        move || futures::executor::block_on(h).unwrap()
+                    })
+                })
+            },
+        );
+        drop(one_thread);
         let naive = NaiveDispatcher::new(n);
         group.bench_with_input(
             BenchmarkId::new("naive_async_std_dispatcher", &param),

@@ -434,6 +434,8 @@ impl PoolShared {
     fn cancel_pending(&self) {
         // SeqCst: a dispatcher that pops after this sees the flag.
         self.cancel_pending.store(true, Ordering::SeqCst);
+        // Wakes a dispatcher waiting for a permit: its task ends unstarted.
+        self.limiter.close();
         self.shutdown_changed.notify(usize::MAX);
         while let Ok(job) = self.queue_rx.try_recv() {
             job.end_unstarted(Ended::Shutdown);
@@ -502,13 +504,11 @@ impl PoolShared {
             if job.is_done() {
                 continue;
             }
-            let permit = match race(self.limiter.acquire(), self.until_cancel_pending()).await {
-                Either::Left(Some(permit)) => permit,
-                Either::Left(None) => unreachable!("the task limiter is never closed"),
-                Either::Right(()) => {
-                    job.end_unstarted(Ended::Shutdown);
-                    continue;
-                }
+            // `cancel_pending` closes the limiter: a task still waiting for
+            // a permit then never starts.
+            let Some(permit) = self.limiter.acquire().await else {
+                job.end_unstarted(Ended::Shutdown);
+                continue;
             };
             if self.cancel_pending.load(Ordering::SeqCst) {
                 job.end_unstarted(Ended::Shutdown);
@@ -524,16 +524,6 @@ impl PoolShared {
                 budget = DISPATCH_BUDGET;
                 yield_now().await;
             }
-        }
-    }
-
-    async fn until_cancel_pending(&self) {
-        loop {
-            let listener = self.shutdown_changed.listen();
-            if self.cancel_pending.load(Ordering::SeqCst) {
-                return;
-            }
-            listener.await;
         }
     }
 

@@ -154,3 +154,54 @@ impl TokioLimited {
         })
     }
 }
+
+/// tokio's single-threaded runtime on a thread of its own, with a
+/// semaphore: the one-thread design of `DaemonExecutor`, the tokio way.
+pub struct TokioOneThread {
+    handle: tokio::runtime::Handle,
+    semaphore: Arc<tokio::sync::Semaphore>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TokioOneThread {
+    pub fn new(limit: usize) -> TokioOneThread {
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            handle_tx.send(rt.handle().clone()).unwrap();
+            rt.block_on(async {
+                let _ = stopped.await;
+            });
+        });
+        TokioOneThread {
+            handle: handle_rx.recv().unwrap(),
+            semaphore: Arc::new(tokio::sync::Semaphore::new(limit)),
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Spawns `future` under a permit, from any thread.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> tokio::task::JoinHandle<T> {
+        let semaphore = Arc::clone(&self.semaphore);
+        self.handle.spawn(async move {
+            let _permit = semaphore.acquire_owned().await.unwrap();
+            future.await
+        })
+    }
+}
+
+impl Drop for TokioOneThread {
+    fn drop(&mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.thread.take().unwrap().join().unwrap();
+    }
+}
