@@ -55,6 +55,23 @@ mod sealed {
 /// How a builder's tasks' values of type `T` are classified. Sealed:
 /// implemented by [`AnyOutput`] for every `T` and by [`FallibleOutput`] for
 /// `T: Fallible`.
+///
+/// It only shows up in bounds: a fallible builder accepts only outputs that
+/// implement [`Fallible`].
+///
+/// # Examples
+///
+/// ```
+/// use taskpool::{OutputKind, TaskBuilder};
+///
+/// // Submits through any builder whose kind accepts `Result<u8, String>`.
+/// fn submit_one<K: OutputKind<Result<u8, String>>>(builder: TaskBuilder<'_, K>) -> Result<u8, String> {
+///     builder.submit(async { Ok(1) }).unwrap().wait().unwrap()
+/// }
+/// let pool = taskpool::TaskPool::new(1).unwrap();
+/// assert_eq!(submit_one(pool.build_task()), Ok(1));
+/// assert_eq!(submit_one(pool.build_task().fallible()), Ok(1));
+/// ```
 pub trait OutputKind<T>: sealed::Sealed {
     #[doc(hidden)]
     fn classifier() -> Option<Classifier<T>>;

@@ -20,6 +20,14 @@ use crate::stats::Stats;
 use crate::util::lock;
 
 /// The default name of the daemon thread.
+///
+/// # Examples
+///
+/// ```
+/// let executor = taskpool::DaemonExecutor::new(1).unwrap();
+/// let name = executor.submit(async { std::thread::current().name().map(str::to_owned) }).unwrap();
+/// assert_eq!(name.wait().unwrap().as_deref(), Some(taskpool::DEFAULT_THREAD_NAME));
+/// ```
 pub const DEFAULT_THREAD_NAME: &str = "taskpool-daemon";
 
 thread_local! {

@@ -231,7 +231,9 @@ impl TaskPool {
         TaskBuilder::new(&self.shared)
     }
 
-    /// A snapshot of the pool's figures, taken without locking.
+    /// A snapshot of the pool's figures: cheap, exact, never blocked by a
+    /// running task. Python has nothing like it (an executor hides its
+    /// queue); tokio's nearest is `RuntimeMetrics`.
     ///
     /// # Examples
     ///
@@ -260,6 +262,8 @@ impl TaskPool {
     ///
     /// Growing starts queued tasks at once. Shrinking never stops a running
     /// task: no new task starts until fewer than the new limit are running.
+    /// Python's executors cannot be resized; tokio's nearest is
+    /// `Semaphore::add_permits` / `forget_permits`.
     ///
     /// # Errors
     ///
@@ -417,8 +421,9 @@ impl TaskPoolBuilder {
     /// Bounds the queue of tasks waiting for a permit (running tasks do not
     /// count). Without it the queue is unbounded: `submit` never blocks and
     /// memory grows with the backlog. When the queue is full, `submit`
-    /// blocks, `submit_async` waits and `try_submit` refuses. Zero is
-    /// refused by [`build`](Self::build).
+    /// blocks, `submit_async` waits and `try_submit` refuses, like Python's
+    /// `queue.Queue(maxsize)` (`put`, `put_nowait`) or tokio's bounded
+    /// `mpsc` (`send`, `try_send`). Zero is refused by [`build`](Self::build).
     ///
     /// # Examples
     ///
