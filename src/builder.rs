@@ -225,6 +225,12 @@ impl<'a, K> TaskBuilder<'a, K> {
     /// As [`TaskPool::submit`](crate::TaskPool::submit), and a zero timeout;
     /// the future comes back in the error.
     ///
+    /// # Blocking
+    ///
+    /// Blocks only when the pool has a
+    /// [`queue_capacity`](crate::TaskPoolBuilder::queue_capacity) and its queue
+    /// is full, until a slot frees (never with the default unbounded queue).
+    ///
     /// # Examples
     ///
     /// ```
@@ -322,6 +328,12 @@ impl<'a, K> TaskBuilder<'a, K> {
     /// As [`TaskPool::submit`](crate::TaskPool::submit), and a zero timeout;
     /// the closure comes back in the error.
     ///
+    /// # Blocking
+    ///
+    /// Blocks only when the pool has a
+    /// [`queue_capacity`](crate::TaskPoolBuilder::queue_capacity) and its queue
+    /// is full, until a slot frees (never with the default unbounded queue).
+    ///
     /// # Examples
     ///
     /// ```
@@ -360,6 +372,12 @@ impl<K> TaskBuilder<'_, K> {
     /// [`SubmitError`] if the pool is closed, the timeout is zero, or the
     /// pool is not a daemon's ([`is_unsupported`](SubmitError::is_unsupported));
     /// `make` comes back in it.
+    ///
+    /// # Blocking
+    ///
+    /// Blocks only when the pool has a
+    /// [`queue_capacity`](crate::TaskPoolBuilder::queue_capacity) and its queue
+    /// is full, until a slot frees (never with the default unbounded queue).
     ///
     /// # Examples
     ///

@@ -159,6 +159,12 @@ impl DaemonExecutor {
     /// [`SubmitError`] if the executor is closed or shut down; the future
     /// comes back in it.
     ///
+    /// # Blocking
+    ///
+    /// Blocks only when the pool has a
+    /// [`queue_capacity`](crate::TaskPoolBuilder::queue_capacity) and its queue
+    /// is full, until a slot frees (never with the default unbounded queue).
+    ///
     /// # Examples
     ///
     /// ```
@@ -237,6 +243,12 @@ impl DaemonExecutor {
     ///
     /// [`SubmitError`] if the executor is closed; the closure comes back.
     ///
+    /// # Blocking
+    ///
+    /// Blocks only when the pool has a
+    /// [`queue_capacity`](crate::TaskPoolBuilder::queue_capacity) and its queue
+    /// is full, until a slot frees (never with the default unbounded queue).
+    ///
     /// # Examples
     ///
     /// ```
@@ -264,6 +276,12 @@ impl DaemonExecutor {
     /// # Errors
     ///
     /// [`SubmitError`] if the executor is closed; `make` comes back in it.
+    ///
+    /// # Blocking
+    ///
+    /// Blocks only when the pool has a
+    /// [`queue_capacity`](crate::TaskPoolBuilder::queue_capacity) and its queue
+    /// is full, until a slot frees (never with the default unbounded queue).
     ///
     /// # Examples
     ///
@@ -381,6 +399,12 @@ impl DaemonExecutor {
     /// Called from inside one of the executor's own tasks, it starts the
     /// shutdown and returns at once (a task cannot wait for itself); the
     /// thread finishes the shutdown by itself.
+    ///
+    /// # Blocking
+    ///
+    /// Blocks until the daemon thread has finished the shutdown and exited,
+    /// which is unbounded in `Drain` mode if a task never ends; `Deadline`
+    /// bounds it. Called from one of the executor's own tasks, it does not block.
     ///
     /// # Examples
     ///

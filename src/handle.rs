@@ -190,6 +190,11 @@ impl<T> TaskHandle<T> {
     /// Returns the [`TaskError`] if the task panicked, was cancelled, timed
     /// out or never ran because of a shutdown.
     ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread until the task ends (after a few yields, in case
+    /// it is about to). In async code, `.await` the handle instead.
+    ///
     /// # Examples
     ///
     /// ```
@@ -220,6 +225,11 @@ impl<T> TaskHandle<T> {
     /// Returns a [`WaitTimeoutError`] holding this handle if the task had
     /// not ended in time: take it back with
     /// [`into_inner`](WaitTimeoutError::into_inner) and wait again.
+    ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread until the task ends or `timeout` passes;
+    /// `Duration::ZERO` only checks.
     ///
     /// # Examples
     ///
@@ -252,6 +262,11 @@ impl<T> TaskHandle<T> {
     ///
     /// Returns a [`WaitTimeoutError`] holding this handle if the task had
     /// not ended by `deadline`.
+    ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread until the task ends or `deadline` passes; a
+    /// deadline in the past only checks.
     ///
     /// # Examples
     ///

@@ -110,6 +110,12 @@ impl TaskPool {
     ///
     /// [`SubmitError`] if the pool is closed; the future comes back in it.
     ///
+    /// # Blocking
+    ///
+    /// Blocks only when the pool has a
+    /// [`queue_capacity`](crate::TaskPoolBuilder::queue_capacity) and its queue
+    /// is full, until a slot frees (never with the default unbounded queue).
+    ///
     /// # Examples
     ///
     /// ```
@@ -195,6 +201,12 @@ impl TaskPool {
     /// # Errors
     ///
     /// [`SubmitError`] if the pool is closed; the closure comes back in it.
+    ///
+    /// # Blocking
+    ///
+    /// Blocks only when the pool has a
+    /// [`queue_capacity`](crate::TaskPoolBuilder::queue_capacity) and its queue
+    /// is full, until a slot frees (never with the default unbounded queue).
     ///
     /// # Examples
     ///

@@ -107,6 +107,11 @@ impl Shutdown {
     /// [`DaemonExecutor::shutdown`](crate::DaemonExecutor::shutdown) there,
     /// which starts the shutdown and returns.
     ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread until the pool has stopped. In async code,
+    /// `.await` the [`Shutdown`] instead.
+    ///
     /// # Examples
     ///
     /// ```

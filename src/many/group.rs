@@ -475,6 +475,10 @@ impl<T> TaskGroup<T> {
     /// A [`GroupError`] with every failure, in the order the tasks ended,
     /// if any task failed.
     ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread until every task of the group has ended.
+    ///
     /// # Examples
     ///
     /// ```
@@ -508,6 +512,10 @@ impl<T> TaskGroup<T> {
     /// it to cancel them. The inner one is the [`GroupError`], as from
     /// [`wait`](TaskGroup::wait).
     ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread until the group has ended or `timeout` passes.
+    ///
     /// # Examples
     ///
     /// ```
@@ -538,6 +546,10 @@ impl<T> TaskGroup<T> {
     /// # Errors
     ///
     /// As [`wait_timeout`](TaskGroup::wait_timeout).
+    ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread until the group has ended or `deadline` passes.
     ///
     /// # Examples
     ///

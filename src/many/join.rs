@@ -231,6 +231,10 @@ impl<T> JoinAll<T> {
     /// runs one of the tasks: that would deadlock. Use `.await` inside
     /// tasks.
     ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread until every task has ended.
+    ///
     /// # Examples
     ///
     /// ```
@@ -259,6 +263,10 @@ impl<T> JoinAll<T> {
     /// A [`JoinTimeoutError`] holding this join, untouched, if a task was
     /// still unfinished.
     ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread until every task has ended or `timeout` passes.
+    ///
     /// # Examples
     ///
     /// ```
@@ -283,6 +291,10 @@ impl<T> JoinAll<T> {
     ///
     /// A [`JoinTimeoutError`] holding this join, untouched, if a task was
     /// still unfinished.
+    ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread until every task has ended or `deadline` passes.
     ///
     /// # Examples
     ///
@@ -368,6 +380,10 @@ impl<T> TryJoinAll<T> {
     ///
     /// The first [`TaskFailure`], after cancelling the other tasks.
     ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread until every task has ended or one has failed.
+    ///
     /// # Examples
     ///
     /// ```
@@ -395,6 +411,10 @@ impl<T> TryJoinAll<T> {
     /// The outer error is a [`JoinTimeoutError`] holding this join,
     /// untouched (nothing cancelled), if time ran out first; the inner one
     /// is the first [`TaskFailure`], as from [`wait`](TryJoinAll::wait).
+    ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread until the join is decided or `timeout` passes.
     ///
     /// # Examples
     ///
@@ -424,6 +444,10 @@ impl<T> TryJoinAll<T> {
     /// # Errors
     ///
     /// As [`wait_timeout`](TryJoinAll::wait_timeout).
+    ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread until the join is decided or `deadline` passes.
     ///
     /// # Examples
     ///

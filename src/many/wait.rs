@@ -255,6 +255,10 @@ impl<H: Borrow<TaskHandle<T>>, T> Wait<H, T> {
     /// [`TaskHandle`](crate::TaskHandle#deadlock-hazard)). Use `.await`
     /// inside tasks.
     ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread until the condition holds or the timeout passes.
+    ///
     /// # Examples
     ///
     /// ```
