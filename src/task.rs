@@ -275,14 +275,16 @@ impl<T> TaskCore<T> {
         // A detached failure is reported now: nobody is left to look at it.
         let unobserved = (state.detached && state.failure).then(|| self.describe_failure(&state));
         drop(state);
-        self.pool.end_running(key, ended);
-        self.publish();
+        // Reported (and a discarded value dropped) before the task counts as
+        // ended: whoever waits for the pool to go idle or stop sees it done.
         if let Some(message) = unobserved {
             self.pool.report_unobserved(self.id, self.name(), message);
         }
         if let Some(v) = discarded {
             report::drop_contained(v, self.label(), "its discarded value");
         }
+        self.pool.end_running(key, ended);
+        self.publish();
     }
 
     /// Handle dropped: report an unobserved failure now, or mark the task

@@ -9,23 +9,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 
-use common::{FlagWaker, Gate, signal, watchdog};
+use common::{FlagWaker, Gate, running, watchdog};
 use taskpool::{DaemonExecutor, TaskPool};
 
 /// A pool with limit 1 and queue capacity `cap`, its only permit held by a
 /// running task until `gate` opens, and its queue filled with `cap` tasks.
 fn full_pool(cap: usize, gate: &Gate) -> (TaskPool, Vec<taskpool::TaskHandle<()>>) {
     let pool = TaskPool::builder().limit(1).queue_capacity(cap).build().unwrap();
-    let (started_tx, started_rx) = signal();
-    let g = gate.clone();
-    let mut handles = vec![
-        pool.submit(async move {
-            started_tx.send(()).await.unwrap();
-            g.wait().await;
-        })
-        .unwrap(),
-    ];
-    started_rx.recv_blocking().unwrap();
+    let mut handles = vec![running(&pool, gate, ())];
     for _ in 0..cap {
         handles.push(pool.try_submit(async {}).unwrap());
     }

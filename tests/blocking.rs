@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::{Arc, Barrier};
 
-use common::{Gate, Probe, signal, watchdog};
+use common::{Gate, Probe, running, signal, watchdog};
 use taskpool::{DaemonExecutor, TaskPool};
 
 #[test]
@@ -102,15 +102,7 @@ fn a_closure_cancelled_before_it_starts_never_runs() {
     watchdog(|| {
         let pool = TaskPool::new(1).unwrap();
         let gate = Gate::new();
-        let (started_tx, started_rx) = signal();
-        let g = gate.clone();
-        let blocker = pool
-            .submit(async move {
-                started_tx.send(()).await.unwrap();
-                g.wait().await;
-            })
-            .unwrap();
-        started_rx.recv_blocking().unwrap();
+        let blocker = running(&pool, &gate, ());
         let (ran_tx, ran_rx) = std::sync::mpsc::channel();
         let queued = pool.submit_blocking(move || ran_tx.send(()).unwrap()).unwrap();
         assert!(queued.cancel());

@@ -5,23 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Gate, signal, watchdog};
+use common::{Gate, running, signal, watchdog};
 use taskpool::{DaemonExecutor, TaskHandle, TaskPool};
-
-/// A task held at a gate, with a signal once it has started.
-fn held(pool: &TaskPool, gate: &Gate) -> TaskHandle<u32> {
-    let (started_tx, started_rx) = signal();
-    let gate = gate.clone();
-    let handle = pool
-        .submit(async move {
-            started_tx.send(()).await.unwrap();
-            gate.wait().await;
-            7
-        })
-        .unwrap();
-    started_rx.recv_blocking().unwrap();
-    handle
-}
 
 #[test]
 fn handle_is_a_future_and_has_blocking_waits() {
@@ -43,7 +28,7 @@ fn wait_timeout_hands_the_handle_back_and_can_wait_again() {
     watchdog(|| {
         let pool = TaskPool::new(1).unwrap();
         let gate = Gate::new();
-        let mut handle = held(&pool, &gate);
+        let mut handle = running(&pool, &gate, 7);
         let mut timeouts = 0;
         let outcome = loop {
             match handle.wait_timeout(Duration::from_millis(1)) {
@@ -69,7 +54,7 @@ fn zero_timeout_is_a_non_blocking_check_and_max_waits_forever() {
     watchdog(|| {
         let pool = TaskPool::new(1).unwrap();
         let gate = Gate::new();
-        let handle = held(&pool, &gate);
+        let handle = running(&pool, &gate, 7);
         let handle = handle.wait_timeout(Duration::ZERO).unwrap_err().into_inner();
         let past = Instant::now() - Duration::from_millis(1);
         let handle = handle.wait_deadline(past).unwrap_err().into_inner();
@@ -84,7 +69,7 @@ fn is_running_and_is_finished_follow_the_task() {
     watchdog(|| {
         let pool = TaskPool::new(1).unwrap();
         let gate = Gate::new();
-        let running = held(&pool, &gate);
+        let running = running(&pool, &gate, 7);
         let queued = pool.submit(async { 0 }).unwrap();
         assert!(running.is_running() && !running.is_finished());
         assert!(!queued.is_running() && !queued.is_finished());
@@ -99,7 +84,7 @@ fn cancel_of_a_queued_task_means_it_never_starts() {
     watchdog(|| {
         let pool = TaskPool::new(1).unwrap();
         let gate = Gate::new();
-        let blocker = held(&pool, &gate);
+        let blocker = running(&pool, &gate, 7);
         let (ran_tx, ran_rx) = signal();
         let queued = pool.submit(async move { ran_tx.send(()).await.unwrap() }).unwrap();
         assert!(queued.cancel());

@@ -15,7 +15,6 @@
 
 mod common;
 
-use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -194,18 +193,6 @@ struct Harness {
     extra: usize,
 }
 
-thread_local! {
-    static ON_EXIT: RefCell<Option<ExitSignal>> = const { RefCell::new(None) };
-}
-
-struct ExitSignal(mpsc::Sender<()>);
-
-impl Drop for ExitSignal {
-    fn drop(&mut self) {
-        let _ = self.0.send(());
-    }
-}
-
 /// How long the test waits for the pool to reach the model's state: far
 /// more than any correct pool needs, so only a broken pool fails it.
 const SETTLE: Duration = Duration::from_secs(10);
@@ -217,12 +204,7 @@ impl Harness {
             .thread_name("model-daemon")
             .build()
             .unwrap();
-        let (tx, exited) = mpsc::channel();
-        executor
-            .submit(async move { ON_EXIT.with(|slot| *slot.borrow_mut() = Some(ExitSignal(tx))) })
-            .unwrap()
-            .wait()
-            .unwrap();
+        let exited = common::watch_thread_exit(&executor);
         let (started_tx, started_rx) = async_channel::unbounded();
         Harness {
             executor: Some(Arc::new(executor)),
@@ -546,22 +528,6 @@ impl Drop for Harness {
     }
 }
 
-fn quiet_planned_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let planned = info
-                .payload()
-                .downcast_ref::<String>()
-                .is_some_and(|m| m.starts_with("planned panic"));
-            if !planned {
-                default(info);
-            }
-        }));
-    });
-}
-
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 256,
@@ -575,7 +541,7 @@ proptest! {
         ops in prop::collection::vec(op(), 0..40),
         end in end(),
     ) {
-        quiet_planned_panics();
+        common::quiet_planned_panics();
         common::watchdog_for(Duration::from_secs(20), move || {
             let mut harness = Harness::new(limit);
             let mut model = Model { limit, tasks: Vec::new(), starts: Vec::new() };

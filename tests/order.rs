@@ -5,7 +5,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Gate, signal, watchdog};
+use common::{Gate, running, watchdog};
 use taskpool::{DaemonExecutor, TaskPool};
 
 #[test]
@@ -38,15 +38,7 @@ fn a_blocked_pool_starts_its_queue_in_order() {
         // start the queue front to back.
         let pool = TaskPool::new(1).unwrap();
         let gate = Gate::new();
-        let (started_tx, started_rx) = signal();
-        let g = gate.clone();
-        let blocker = pool
-            .submit(async move {
-                started_tx.send(()).await.unwrap();
-                g.wait().await;
-            })
-            .unwrap();
-        started_rx.recv_blocking().unwrap();
+        let blocker = running(&pool, &gate, ());
         let order = Arc::new(Mutex::new(Vec::new()));
         let handles: Vec<_> = (0..100)
             .map(|i| {

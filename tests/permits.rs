@@ -5,34 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Gate, Probe, signal, watchdog};
+use common::{Probe, assert_all_permits_free, signal, watchdog};
 use taskpool::{ConfigError, DaemonExecutor, TaskPool};
-
-/// Proves all `limit` permits are free: `limit` tasks must all be running
-/// at once (each waits on a gate until the test has seen every one start).
-fn assert_all_permits_free(pool: &TaskPool) {
-    let limit = pool.limit();
-    let gate = Gate::new();
-    let (started_tx, started_rx) = signal();
-    let handles: Vec<_> = (0..limit)
-        .map(|_| {
-            let (gate, started) = (gate.clone(), started_tx.clone());
-            pool.submit(async move {
-                started.send(()).await.unwrap();
-                gate.wait().await;
-            })
-            .unwrap()
-        })
-        .collect();
-    for _ in 0..limit {
-        started_rx.recv_blocking().unwrap();
-    }
-    assert_eq!(pool.stats().running, limit as u64);
-    gate.open();
-    for h in handles {
-        h.wait().unwrap();
-    }
-}
 
 #[test]
 fn zero_limit_is_a_config_error_not_a_panic() {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Gate, Probe, signal};
+use common::{Probe, assert_all_permits_free, quiet_planned_panics};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use taskpool::{DaemonExecutor, TaskPool};
@@ -59,45 +59,6 @@ async fn yield_now() {
         std::task::Poll::Pending
     })
     .await
-}
-
-/// Silences the panics the tests plan; any other panic still prints.
-fn quiet_planned_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let planned = info
-                .payload()
-                .downcast_ref::<String>()
-                .is_some_and(|m| m.starts_with("planned panic"));
-            if !planned {
-                default(info);
-            }
-        }));
-    });
-}
-
-/// Proves all `limit` permits are free: `limit` tasks must all run at once.
-fn assert_all_permits_free(pool: &TaskPool) {
-    let limit = pool.limit();
-    let gate = Gate::new();
-    let (started_tx, started_rx) = signal();
-    let handles: Vec<_> = (0..limit)
-        .map(|_| {
-            let (gate, started) = (gate.clone(), started_tx.clone());
-            pool.submit(async move {
-                started.send(()).await.unwrap();
-                gate.wait().await;
-            })
-            .unwrap()
-        })
-        .collect();
-    for _ in 0..limit {
-        started_rx.recv_blocking().unwrap();
-    }
-    gate.open();
-    handles.into_iter().for_each(|h| h.wait().unwrap());
 }
 
 fn run_mix(pool: &TaskPool, threads: usize, specs: &[Spec]) -> Result<(), TestCaseError> {

@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use common::{Gate, Recorder, signal, watchdog};
+use common::{Gate, Recorder, assert_all_permits_free, running, signal, watchdog};
 use taskpool::{DaemonExecutor, ShutdownMode, Stats, TaskPool};
 
 const ROUNDS: usize = 300;
@@ -18,52 +18,13 @@ fn assert_books_balance(s: &Stats) {
     assert_eq!((s.queued, s.running), (0, 0), "{s:?}");
 }
 
-/// `limit` tasks must all run at once: every permit is back (none lost,
-/// and none returned twice, or the limit would let more in).
-fn assert_permits_exactly_back(pool: &TaskPool) {
-    let limit = pool.limit();
-    let gate = Gate::new();
-    let (started_tx, started_rx) = signal();
-    let probe = common::Probe::default();
-    let handles: Vec<_> = (0..limit + 2)
-        .map(|_| {
-            let (gate, started, probe) = (gate.clone(), started_tx.clone(), probe.clone());
-            pool.submit(async move {
-                let _inside = probe.enter();
-                started.send(()).await.unwrap();
-                gate.wait().await;
-            })
-            .unwrap()
-        })
-        .collect();
-    for _ in 0..limit {
-        started_rx.recv_blocking().unwrap();
-    }
-    assert_eq!(
-        probe.current(),
-        limit,
-        "exactly `limit` run; a doubled permit would let more in"
-    );
-    gate.open();
-    handles.into_iter().for_each(|h| h.wait().unwrap());
-    assert_eq!(probe.max(), limit);
-}
-
 #[test]
 fn cancel_racing_with_start_has_one_winner() {
     watchdog(|| {
         let executor = Arc::new(DaemonExecutor::new(1).unwrap());
         for _ in 0..ROUNDS {
             let gate = Gate::new();
-            let (started_tx, started_rx) = signal();
-            let g = gate.clone();
-            let first = executor
-                .submit(async move {
-                    started_tx.send(()).await.unwrap();
-                    g.wait().await;
-                })
-                .unwrap();
-            started_rx.recv_blocking().unwrap();
+            let first = running(executor.pool(), &gate, ());
             let second = executor.submit(async { "second ran" }).unwrap();
             // Line up: one thread frees the permit (starting `second`) while
             // this one cancels `second`.
@@ -85,7 +46,7 @@ fn cancel_racing_with_start_has_one_winner() {
             }
         }
         assert_books_balance(&executor.stats());
-        assert_permits_exactly_back(executor.pool());
+        assert_all_permits_free(executor.pool());
     });
 }
 
@@ -96,16 +57,7 @@ fn cancel_racing_with_completion_has_one_winner() {
         let (mut cancelled, mut completed) = (0, 0);
         for i in 0..ROUNDS {
             let gate = Gate::new();
-            let (started_tx, started_rx) = signal();
-            let g = gate.clone();
-            let handle = pool
-                .submit(async move {
-                    started_tx.send(()).await.unwrap();
-                    g.wait().await;
-                    i
-                })
-                .unwrap();
-            started_rx.recv_blocking().unwrap();
+            let handle = running(&pool, &gate, i);
             let barrier = Arc::new(Barrier::new(2));
             let opener = {
                 let barrier = Arc::clone(&barrier);
@@ -131,7 +83,7 @@ fn cancel_racing_with_completion_has_one_winner() {
         let s = pool.stats();
         assert_books_balance(&s);
         assert_eq!((s.cancelled, s.completed), (cancelled, completed));
-        assert_permits_exactly_back(&pool);
+        assert_all_permits_free(&pool);
     });
 }
 
@@ -169,7 +121,7 @@ fn a_timeout_expiring_as_the_task_finishes_has_one_winner() {
         let s = executor.stats();
         assert_books_balance(&s);
         assert_eq!((s.completed, s.timed_out), (values, timeouts));
-        assert_permits_exactly_back(executor.pool());
+        assert_all_permits_free(executor.pool());
     });
 }
 
@@ -266,6 +218,6 @@ fn cancel_from_many_threads_at_once_counts_once() {
         let s = pool.stats();
         assert_eq!(s.cancelled, 100, "each task counted once");
         assert_books_balance(&s);
-        assert_permits_exactly_back(&pool);
+        assert_all_permits_free(&pool);
     });
 }

@@ -3,51 +3,11 @@
 
 mod common;
 
-use std::cell::RefCell;
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Gate, signal, watchdog};
+use common::{Gate, running, watch_thread_exit, watchdog};
 use taskpool::{DaemonExecutor, ShutdownMode, TaskPool};
-
-thread_local! {
-    static ON_EXIT: RefCell<Option<ExitSignal>> = const { RefCell::new(None) };
-}
-
-/// Sends when the thread that holds it in its thread-local storage exits.
-struct ExitSignal(mpsc::Sender<()>);
-
-impl Drop for ExitSignal {
-    fn drop(&mut self) {
-        let _ = self.0.send(());
-    }
-}
-
-/// Arranges for `rx` to receive once the daemon thread has exited.
-fn watch_thread_exit(executor: &DaemonExecutor) -> mpsc::Receiver<()> {
-    let (tx, rx) = mpsc::channel();
-    executor
-        .submit(async move { ON_EXIT.with(|slot| *slot.borrow_mut() = Some(ExitSignal(tx))) })
-        .unwrap()
-        .wait()
-        .unwrap();
-    rx
-}
-
-/// A task held at `gate`, running (it has signalled its start).
-fn running_task(executor: &DaemonExecutor, gate: &Gate) -> taskpool::TaskHandle<&'static str> {
-    let (started_tx, started_rx) = signal();
-    let gate = gate.clone();
-    let handle = executor
-        .submit(async move {
-            started_tx.send(()).await.unwrap();
-            gate.wait().await;
-            "finished"
-        })
-        .unwrap();
-    started_rx.recv_blocking().unwrap();
-    handle
-}
 
 #[test]
 fn drop_drains_everything_and_joins_the_thread() {
@@ -79,7 +39,7 @@ fn cancel_pending_ends_queued_tasks_and_lets_running_ones_finish() {
     watchdog(|| {
         let executor = Arc::new(DaemonExecutor::new(1).unwrap());
         let gate = Gate::new();
-        let running = running_task(&executor, &gate);
+        let running = running(executor.pool(), &gate, "finished");
         let queued: Vec<_> = (0..5).map(|_| executor.submit(async { "ran" }).unwrap()).collect();
         let stopper = {
             let executor = Arc::clone(&executor);
@@ -110,7 +70,7 @@ fn a_deadline_cancels_running_tasks_and_ends_queued_ones() {
         let executor = DaemonExecutor::new(1).unwrap();
         let exited = watch_thread_exit(&executor);
         let never = Gate::new();
-        let running = running_task(&executor, &never);
+        let running = running(executor.pool(), &never, "finished");
         let queued = executor.submit(async { "ran" }).unwrap();
         executor.shutdown(ShutdownMode::Deadline(Duration::from_millis(10)));
         exited.try_recv().expect("joined");
@@ -141,7 +101,7 @@ fn shutdown_is_idempotent_and_can_only_get_stricter() {
     watchdog(|| {
         let executor = Arc::new(DaemonExecutor::new(1).unwrap());
         let gate = Gate::new();
-        let running = running_task(&executor, &gate);
+        let running = running(executor.pool(), &gate, "finished");
         let queued = executor.submit(async { "ran" }).unwrap();
         let drainer = {
             let executor = Arc::clone(&executor);
@@ -273,7 +233,7 @@ fn close_stops_accepting_and_lets_queued_tasks_run() {
     watchdog(|| {
         let executor = DaemonExecutor::new(1).unwrap();
         let gate = Gate::new();
-        let running = running_task(&executor, &gate);
+        let running = running(executor.pool(), &gate, "finished");
         let queued = executor.submit(async { "queued ran" }).unwrap();
         assert!(executor.close());
         assert!(!executor.close(), "a second close reports it did nothing");

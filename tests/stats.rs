@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Gate, Recorder, signal, watchdog};
+use common::{Gate, Recorder, running, watchdog};
 use taskpool::{DaemonExecutor, ShutdownMode, Stats, TaskPool};
 
 fn assert_adds_up(s: &Stats) {
@@ -22,15 +22,7 @@ fn every_outcome_lands_in_its_bucket() {
     watchdog(|| {
         let executor = DaemonExecutor::new(2).unwrap();
         let gate = Gate::new();
-        let (started_tx, started_rx) = signal();
-        let g = gate.clone();
-        let held = executor
-            .submit(async move {
-                started_tx.send(()).await.unwrap();
-                g.wait().await;
-            })
-            .unwrap();
-        started_rx.recv_blocking().unwrap();
+        let held = running(executor.pool(), &gate, ());
         let ok = executor.submit(async { 1 }).unwrap();
         let failed = executor
             .build_task()

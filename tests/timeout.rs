@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Gate, Recorder, signal, watchdog};
+use common::{Gate, Recorder, running, signal, watchdog};
 use taskpool::{DaemonExecutor, TaskPool};
 
 /// A value whose `Drop` panics: stands for task state that panics while
@@ -42,15 +42,7 @@ fn time_spent_queued_is_not_charged() {
     watchdog(|| {
         let pool = TaskPool::new(1).unwrap();
         let gate = Gate::new();
-        let (started_tx, started_rx) = signal();
-        let g = gate.clone();
-        let blocker = pool
-            .submit(async move {
-                started_tx.send(()).await.unwrap();
-                g.wait().await;
-            })
-            .unwrap();
-        started_rx.recv_blocking().unwrap();
+        let blocker = running(&pool, &gate, ());
         let timeout = Duration::from_millis(10);
         let queued = pool.build_task().timeout(timeout).submit(async { "ran" }).unwrap();
         // Not synchronization: the test needs the task to wait in the queue

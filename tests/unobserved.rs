@@ -189,3 +189,34 @@ fn the_hook_sees_each_unobserved_failure_once_and_may_panic() {
         assert!(seen[1].2.contains("panicked with message \"b\""), "{}", seen[1].2);
     });
 }
+
+#[test]
+fn a_detached_failure_is_reported_before_the_pool_counts_it_as_ended() {
+    // Found by a doctest: the report used to come after the task counted as
+    // ended, so a shutdown could finish before the report was made. Here the
+    // hook looks at the pool's stats: the task must not count as ended yet.
+    let _recorder = Recorder::install();
+    watchdog(|| {
+        let pool_slot: Arc<std::sync::OnceLock<TaskPool>> = Arc::new(std::sync::OnceLock::new());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (slot, sink) = (Arc::clone(&pool_slot), Arc::clone(&seen));
+        let pool = TaskPool::builder()
+            .on_unobserved_failure(move |_| sink.lock().unwrap().push(slot.get().unwrap().stats().finished()))
+            .build()
+            .unwrap();
+        let _ = pool_slot.set(pool.clone());
+        drop(
+            pool.build_task()
+                .fallible()
+                .submit(async { Err::<(), _>("lost") })
+                .unwrap(),
+        );
+        pool.shutdown(ShutdownMode::Drain).wait();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [0],
+            "reported once, before the task counted as finished"
+        );
+        assert_eq!(pool.stats().finished(), 1);
+    });
+}

@@ -299,3 +299,92 @@ pub fn assert_panics_on_the_daemon_thread<R>(block: impl FnOnce(taskpool::TaskPo
     );
     gate.open();
 }
+
+/// A task on `pool` that ends with `value` once `gate` opens, returned once
+/// it is running (it has said so from inside).
+pub fn running<T: Send + 'static>(pool: &taskpool::TaskPool, gate: &Gate, value: T) -> taskpool::TaskHandle<T> {
+    let (started_tx, started_rx) = signal();
+    let gate = gate.clone();
+    let handle = pool
+        .submit(async move {
+            started_tx.send(()).await.unwrap();
+            gate.wait().await;
+            value
+        })
+        .unwrap();
+    started_rx.recv_blocking().unwrap();
+    handle
+}
+
+/// Proves that every permit of `pool` is back, exactly once: `limit` tasks
+/// must all run at once (a lost permit would hang them; the watchdog turns
+/// that into a failure), and two more submitted beside them must not run
+/// meanwhile (a permit returned twice would let one in).
+pub fn assert_all_permits_free(pool: &taskpool::TaskPool) {
+    let limit = pool.limit();
+    let gate = Gate::new();
+    let (started_tx, started_rx) = signal();
+    let probe = Probe::default();
+    let handles: Vec<_> = (0..limit + 2)
+        .map(|_| {
+            let (gate, started, probe) = (gate.clone(), started_tx.clone(), probe.clone());
+            pool.submit(async move {
+                let _inside = probe.enter();
+                started.send(()).await.unwrap();
+                gate.wait().await;
+            })
+            .unwrap()
+        })
+        .collect();
+    for _ in 0..limit {
+        started_rx.recv_blocking().unwrap();
+    }
+    assert_eq!(probe.current(), limit, "exactly `limit` tasks run at once");
+    gate.open();
+    handles.into_iter().for_each(|h| h.wait().unwrap());
+    assert_eq!(probe.max(), limit);
+}
+
+/// Silences the panics a test plans (their message starts with "planned
+/// panic"); any other panic still prints. Idempotent.
+pub fn quiet_planned_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied());
+            if !message.is_some_and(|m| m.starts_with("planned panic")) {
+                default(info);
+            }
+        }));
+    });
+}
+
+thread_local! {
+    static ON_EXIT: std::cell::RefCell<Option<ExitSignal>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Sends when the thread that holds it in its thread-local storage exits.
+struct ExitSignal(std::sync::mpsc::Sender<()>);
+
+impl Drop for ExitSignal {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
+/// Arranges for the returned receiver to get a message once the daemon
+/// thread of `executor` has exited (a thread-local destructor on it sends).
+pub fn watch_thread_exit(executor: &taskpool::DaemonExecutor) -> std::sync::mpsc::Receiver<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    executor
+        .submit(async move { ON_EXIT.with(|slot| *slot.borrow_mut() = Some(ExitSignal(tx))) })
+        .unwrap()
+        .wait()
+        .unwrap();
+    rx
+}
