@@ -11,7 +11,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::BareThread;
+use common::FedThread;
 use criterion::{Criterion, criterion_group};
 use taskpool::DaemonExecutor;
 
@@ -24,7 +24,7 @@ fn round_trip(c: &mut Criterion) {
     group.bench_function("daemon_executor", |b| {
         b.iter(|| executor.submit(async { 7 }).unwrap().wait().unwrap())
     });
-    let bare = BareThread::new();
+    let bare = FedThread::bare();
     group.bench_function("bare_channel_thread", |b| {
         b.iter(|| bare.submit(async { 7 }).recv_blocking().unwrap())
     });
@@ -39,7 +39,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn percentiles() {
     const SAMPLES: usize = 20_000;
     let executor = DaemonExecutor::new(16).unwrap();
-    let bare = BareThread::new();
+    let bare = FedThread::bare();
     let (mut pool, mut base) = (Vec::with_capacity(SAMPLES), Vec::with_capacity(SAMPLES));
     for i in 0..SAMPLES * 11 / 10 {
         let t = Instant::now();

@@ -16,7 +16,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{BareThread, NaiveDispatcher, TokioLimited, TokioOneThread, yield_once};
+use common::{FedThread, TokioLimited, TokioOneThread, yield_once};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
 use taskpool::{DaemonExecutor, TaskPool};
@@ -156,7 +156,7 @@ fn from_plain_threads(c: &mut Criterion) {
             })
         });
         drop(executor);
-        let bare = BareThread::new();
+        let bare = FedThread::bare();
         group.bench_with_input(BenchmarkId::new("bare_channel_thread", &param), &threads, |b, &t| {
             b.iter(|| {
                 from_threads(t, m, &|| {
@@ -190,7 +190,7 @@ fn from_plain_threads(c: &mut Criterion) {
             },
         );
         drop(one_thread);
-        let naive = NaiveDispatcher::new(n);
+        let naive = FedThread::naive_dispatcher(n);
         group.bench_with_input(
             BenchmarkId::new("naive_async_std_dispatcher", &param),
             &threads,

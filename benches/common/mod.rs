@@ -29,28 +29,55 @@ impl Future for YieldOnce {
 
 type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// The bare hand-off: a thread running `block_on` that receives futures over
-/// a channel and spawns each on its local executor. No limiter, no handles:
-/// results come back over a one-shot channel per task.
-pub struct BareThread {
+/// A thread fed futures over a channel; what it does with them is the
+/// baseline. Results come back over a one-shot channel per task.
+pub struct FedThread {
     tx: async_channel::Sender<Job>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl BareThread {
-    pub fn new() -> BareThread {
+impl FedThread {
+    fn new(body: impl FnOnce(async_channel::Receiver<Job>) + Send + 'static) -> FedThread {
         let (tx, rx) = async_channel::unbounded::<Job>();
-        let thread = std::thread::spawn(move || {
+        let thread = std::thread::spawn(move || body(rx));
+        FedThread {
+            tx,
+            thread: Some(thread),
+        }
+    }
+
+    /// The bare hand-off: a thread running `block_on` that spawns each
+    /// future on its local executor. No limiter, no handles.
+    pub fn bare() -> FedThread {
+        FedThread::new(|rx| {
             async_std::task::block_on(async move {
                 while let Ok(job) = rx.recv().await {
                     async_std::task::spawn_local(job);
                 }
             })
-        });
-        BareThread {
-            tx,
-            thread: Some(thread),
-        }
+        })
+    }
+
+    /// A naive async-std dispatcher: a thread running `block_on` spawns
+    /// each future on async-std's global executor, under a channel-permit
+    /// limit of `limit` tokens.
+    pub fn naive_dispatcher(limit: usize) -> FedThread {
+        FedThread::new(move |rx| {
+            async_std::task::block_on(async move {
+                let (token_tx, token_rx) = async_channel::bounded::<()>(limit);
+                for _ in 0..limit {
+                    token_tx.try_send(()).unwrap();
+                }
+                while let Ok(job) = rx.recv().await {
+                    token_rx.recv().await.unwrap();
+                    let token_tx = token_tx.clone();
+                    async_std::task::spawn(async move {
+                        job.await;
+                        let _ = token_tx.try_send(());
+                    });
+                }
+            })
+        })
     }
 
     /// Sends `future` to the thread; the receiver yields its output.
@@ -67,60 +94,7 @@ impl BareThread {
     }
 }
 
-impl Drop for BareThread {
-    fn drop(&mut self) {
-        self.tx.close();
-        self.thread.take().unwrap().join().unwrap();
-    }
-}
-
-/// A naive async-std dispatcher: a thread running `block_on` receives
-/// futures and spawns each on async-std's global executor, under a
-/// channel-permit limit of `limit` tokens.
-pub struct NaiveDispatcher {
-    tx: async_channel::Sender<Job>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl NaiveDispatcher {
-    pub fn new(limit: usize) -> NaiveDispatcher {
-        let (tx, rx) = async_channel::unbounded::<Job>();
-        let thread = std::thread::spawn(move || {
-            async_std::task::block_on(async move {
-                let (token_tx, token_rx) = async_channel::bounded::<()>(limit);
-                for _ in 0..limit {
-                    token_tx.try_send(()).unwrap();
-                }
-                while let Ok(job) = rx.recv().await {
-                    token_rx.recv().await.unwrap();
-                    let token_tx = token_tx.clone();
-                    async_std::task::spawn(async move {
-                        job.await;
-                        let _ = token_tx.try_send(());
-                    });
-                }
-            })
-        });
-        NaiveDispatcher {
-            tx,
-            thread: Some(thread),
-        }
-    }
-
-    pub fn submit<T: Send + 'static>(
-        &self,
-        future: impl Future<Output = T> + Send + 'static,
-    ) -> async_channel::Receiver<T> {
-        let (done_tx, done_rx) = async_channel::bounded(1);
-        let job: Job = Box::pin(async move {
-            let _ = done_tx.send(future.await).await;
-        });
-        self.tx.try_send(job).unwrap();
-        done_rx
-    }
-}
-
-impl Drop for NaiveDispatcher {
+impl Drop for FedThread {
     fn drop(&mut self) {
         self.tx.close();
         self.thread.take().unwrap().join().unwrap();
