@@ -5,9 +5,12 @@
 //! `queue_capacity`, admission first takes a slot from a second limiter).
 //! The *dispatcher* pops tasks in order, takes a permit for each from the
 //! limiter and spawns its runner: that is where FIFO start and "at most N
-//! running" come from. The *watchdog* enforces a shutdown deadline. Both
-//! are parts of [`PoolShared::drive`], which a global pool spawns on the
-//! executor and a daemon runs as its thread's main future.
+//! running" come from. When no queued task is still waiting to start and a
+//! permit is free, a submit skips the queue and starts its task itself (the
+//! fast path; see [`PoolShared::submit`]). The *watchdog* enforces a
+//! shutdown deadline. Both are parts of [`PoolShared::drive`], which a
+//! global pool spawns on the executor and a daemon runs as its thread's
+//! main future.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -61,6 +64,9 @@ pub(crate) enum Admit {
     Block,
 }
 
+/// A submission the fast path handed back, for the queue.
+type NotFast<P> = (P, TaskOptions<<P as Payload>::Output>);
+
 /// How many tasks the dispatcher starts before yielding to them.
 const DISPATCH_BUDGET: u32 = 64;
 
@@ -75,8 +81,8 @@ pub(crate) struct PoolConfig {
     pub(crate) on_unobserved: Option<UnobservedHook>,
 }
 
-/// The pool's bookkeeping, under one short lock taken when a task is
-/// queued, starts or ends (never while it runs).
+/// The pool's bookkeeping, under one short lock taken when a task starts
+/// or ends (never while it runs).
 struct Book {
     counts: Counts,
     /// Running tasks, for a shutdown deadline to cancel.
@@ -244,9 +250,10 @@ impl PoolShared {
         if let Err(refusal) = self.precheck(&options) {
             return Err((refusal, payload));
         }
-        if let Some(permit) = self.fast_path::<P>() {
-            return Ok(self.start_now(payload, options, permit));
-        }
+        let (payload, options) = match self.fast_path(payload, options) {
+            Ok(handle) => return Ok(handle),
+            Err(back) => back,
+        };
         let slot = match admit {
             Admit::Try => self.try_slot(),
             Admit::Block => self.slot_blocking(),
@@ -266,42 +273,52 @@ impl PoolShared {
         if let Err(refusal) = self.precheck(&options) {
             return Err((refusal, payload));
         }
-        if let Some(permit) = self.fast_path::<P>() {
-            return Ok(self.start_now(payload, options, permit));
-        }
+        let (payload, options) = match self.fast_path(payload, options) {
+            Ok(handle) => return Ok(handle),
+            Err(back) => back,
+        };
         match self.slot().await {
             Ok(slot) => self.enqueue(payload, slot, options).map_err(|p| (Refusal::Closed, p)),
             Err(refusal) => Err((refusal, payload)),
         }
     }
 
-    /// A permit for a task to start at once, skipping the queue and the
-    /// dispatcher: only when no queued task still has to start (so FIFO
-    /// holds: a submitter's earlier task is counted in `waiting` until it
-    /// has started) and a permit is free, and only where the task can be
-    /// started from this thread.
-    fn fast_path<P: Payload>(&self) -> Option<Permit> {
-        let here = P::STARTS_ANYWHERE || crate::daemon::is_daemon_thread_of(self.id);
-        // Acquire: pairs with the dispatcher's decrement after a start.
-        if !here || self.waiting.load(Ordering::Acquire) != 0 {
-            return None;
-        }
-        self.limiter.try_acquire()
-    }
-
-    /// Starts an admitted task at once under `permit` (the fast path).
-    fn start_now<P: Payload>(
+    /// Starts the task at once, skipping the queue and the dispatcher, when
+    /// that keeps every promise; otherwise hands the payload back for the
+    /// queue.
+    ///
+    /// Only when no queued task still has to start (FIFO: a submitter's
+    /// earlier task counts in `waiting` until it has started), a permit is
+    /// free, the task can be started from this thread, and the pool is not
+    /// closing. The task is counted as submitted *before* that last check,
+    /// and a stopping pool checks the count after it marked itself closing
+    /// (both SeqCst): so either this sees the pool closing and backs out, or
+    /// the pool sees the task and does not stop (nor its daemon's run queue)
+    /// before the task has ended.
+    fn fast_path<P: Payload>(
         self: &Arc<Self>,
         payload: P,
         options: TaskOptions<P::Output>,
-        permit: Permit,
-    ) -> TaskHandle<P::Output> {
+    ) -> Result<TaskHandle<P::Output>, NotFast<P>> {
+        let here = P::STARTS_ANYWHERE || crate::daemon::is_daemon_thread_of(self.id);
+        // Acquire: pairs with the dispatcher's decrement after a start.
+        if !here || self.waiting.load(Ordering::Acquire) != 0 {
+            return Err((payload, options));
+        }
+        let Some(permit) = self.limiter.try_acquire() else {
+            return Err((payload, options));
+        };
+        self.submitted.fetch_add(1, Ordering::SeqCst);
+        if self.closing.load(Ordering::SeqCst) {
+            self.submitted.fetch_sub(1, Ordering::SeqCst);
+            self.notify_if_idle(lock(&self.book));
+            drop(permit);
+            return Err((payload, options));
+        }
         let cell = Arc::new(Cell::new(payload, None, options, Arc::clone(self)));
-        // Release: see `enqueue`.
-        self.submitted.fetch_add(1, Ordering::Release);
         let started = Arc::clone(&cell).start(permit);
         debug_assert!(started, "nobody else holds a task being submitted");
-        TaskHandle::new(cell)
+        Ok(TaskHandle::new(cell))
     }
 
     /// Queues an admitted task. Fails (handing the payload back) only if
@@ -368,7 +385,8 @@ impl PoolShared {
 
     /// Whether every accepted task has ended. Under the book lock.
     fn idle_under(&self, book: &Book) -> bool {
-        self.submitted.load(Ordering::Acquire) == book.counts.finished()
+        // SeqCst: see `fast_path`.
+        self.submitted.load(Ordering::SeqCst) == book.counts.finished()
     }
 
     fn notify_if_idle(&self, book: MutexGuard<'_, Book>) {
@@ -395,9 +413,11 @@ impl PoolShared {
 
     /// Stops accepting tasks. Returns whether this call closed the pool.
     pub(crate) fn close(&self) -> bool {
-        // AcqRel: one caller wins, and it logs before closing, since a
-        // closed daemon may drain and log "stopped" at once.
-        if self.closing.swap(true, Ordering::AcqRel) {
+        // SeqCst: one caller wins (and logs before closing, since a closed
+        // daemon may drain and log "stopped" at once); and a fast-path
+        // submit that does not see this is seen by the idle check (see
+        // `fast_path`).
+        if self.closing.swap(true, Ordering::SeqCst) {
             return false;
         }
         if self.runtime == Runtime::Daemon {
