@@ -133,6 +133,9 @@ fn a_timed_out_closure_keeps_its_permit_until_it_returns() {
         assert!(slow.wait().unwrap_err().is_timeout());
         // The thread is still busy: the next task waits for the permit.
         let next = pool.submit(async { "after" }).unwrap();
+        // Checked the moment `submit` returns: with the permit still held,
+        // the task had to queue (a free permit would have started it then).
+        assert_eq!(pool.stats().queued, 1, "the next task waits for the closure's permit");
         assert!(!next.is_running() && !next.is_finished());
         gate.open();
         assert_eq!(next.wait().unwrap(), "after");
