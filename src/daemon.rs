@@ -99,6 +99,8 @@ impl DaemonExecutor {
     /// # Errors
     ///
     /// [`ConfigError::ZeroLimit`] if `limit` is zero;
+    /// [`ConfigError::LimitTooLarge`] if it is above
+    /// [`TaskPool::MAX_LIMIT`](crate::TaskPool::MAX_LIMIT);
     /// [`ConfigError::ThreadSpawn`] if the thread cannot be started.
     ///
     /// # Examples
@@ -107,6 +109,7 @@ impl DaemonExecutor {
     /// let executor = taskpool::DaemonExecutor::new(3).unwrap();
     /// assert_eq!(executor.limit(), 3);
     /// assert!(taskpool::DaemonExecutor::new(0).is_err());
+    /// assert!(taskpool::DaemonExecutor::new(usize::MAX).is_err());
     /// ```
     pub fn new(limit: usize) -> Result<DaemonExecutor, ConfigError> {
         DaemonExecutor::builder().limit(limit).build()
@@ -350,7 +353,9 @@ impl DaemonExecutor {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroLimit`] for zero; the limit is unchanged.
+    /// [`ConfigError::ZeroLimit`] for zero, [`ConfigError::LimitTooLarge`]
+    /// above [`TaskPool::MAX_LIMIT`](crate::TaskPool::MAX_LIMIT); the limit
+    /// is unchanged.
     ///
     /// # Examples
     ///
@@ -580,6 +585,7 @@ impl DaemonExecutorBuilder {
     /// # Errors
     ///
     /// [`ConfigError::ZeroLimit`], [`ConfigError::ZeroQueueCapacity`],
+    /// [`ConfigError::LimitTooLarge`], [`ConfigError::QueueCapacityTooLarge`],
     /// [`ConfigError::InvalidThreadName`], or
     /// [`ConfigError::ThreadSpawn`] if the OS refuses the thread.
     ///

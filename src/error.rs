@@ -722,6 +722,11 @@ pub enum ConfigError {
     ZeroLimit,
     /// A queue capacity of zero would refuse every task.
     ZeroQueueCapacity,
+    /// The limit is above [`TaskPool::MAX_LIMIT`](crate::TaskPool::MAX_LIMIT).
+    LimitTooLarge,
+    /// The queue capacity is above
+    /// [`TaskPool::MAX_LIMIT`](crate::TaskPool::MAX_LIMIT).
+    QueueCapacityTooLarge,
     /// A [`map`](crate::TaskPool::map) buffer of zero would never submit
     /// an item.
     ZeroBuffer,
@@ -736,6 +741,12 @@ impl fmt::Display for ConfigError {
         match self {
             ConfigError::ZeroLimit => f.write_str("the limit must be at least 1"),
             ConfigError::ZeroQueueCapacity => f.write_str("the queue capacity must be at least 1"),
+            ConfigError::LimitTooLarge => {
+                write!(f, "the limit must be at most {}", crate::TaskPool::MAX_LIMIT)
+            }
+            ConfigError::QueueCapacityTooLarge => {
+                write!(f, "the queue capacity must be at most {}", crate::TaskPool::MAX_LIMIT)
+            }
             ConfigError::ZeroBuffer => f.write_str("the map buffer must be at least 1"),
             ConfigError::InvalidThreadName => f.write_str("the thread name must not contain a NUL byte"),
             ConfigError::ThreadSpawn(_) => f.write_str("failed to spawn the daemon thread"),

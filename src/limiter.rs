@@ -1,68 +1,61 @@
 //! The channel-permit limiter.
 //!
-//! A limit of `n` is a bounded channel prefilled with `n` unit tokens.
-//! Taking a token out of the channel is acquiring a permit; the [`Permit`]
-//! guard puts the token back when it is dropped, so a task that panics, is
-//! cancelled or times out cannot keep its slot.
+//! A limit of `n` is a channel holding `n` unit tokens. Taking a token out
+//! of the channel is acquiring a permit; the [`Permit`] guard sends the
+//! token back when it is dropped, so a task that panics, is cancelled or
+//! times out cannot keep its slot.
+//!
+//! The tokens are all the same unit value, so the channel stores how many
+//! it holds rather than one slot per token: its memory does not grow with
+//! the limit, and receiving a token when one is there is one
+//! compare-and-swap. A receiver that finds the channel empty waits on an
+//! [`Event`] that every returned token notifies once.
 //!
 //! # Invariant
 //!
-//! At every instant, `tokens in the channel + live permits == limit + debt`.
+//! At every instant outside a resize, `tokens in the channel + live permits
+//! == limit + debt`.
 //!
 //! `debt` is how many tokens a shrink still has to take out of circulation.
 //! Shrinking never takes a permit away from its holder: it records a debt,
 //! and the debt is paid by the next tokens that come back (on release) or
 //! come out (on acquire). While a debt is owed no permit is handed out, so no
 //! new task starts until the number of live permits is under the new limit.
+//! Growing pays the debt first and then sends fresh tokens in.
 //!
-//! Growing pays the debt first and then puts fresh tokens in. A channel is
-//! bounded by its capacity; when a grow needs more room than the current
-//! channel has, the tokens move to a larger channel under the write lock
-//! (releases take the read lock, so none can slip into the old one).
+//! # Memory ordering
+//!
+//! Sending a token back (`Release`) happens-before the receive that takes it
+//! (`Acquire`): whatever a task did before its permit went back is visible
+//! to the task that starts under that token.
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-use crate::rt::{Receiver, Sender, TryRecvError, TrySendError, bounded};
+use event_listener::{Event, IntoNotification};
 
-/// A channel of unit tokens: the current generation of the limiter.
-struct Tokens {
-    tx: Sender<()>,
-    rx: Receiver<()>,
-}
+use crate::util::lock;
 
-impl Tokens {
-    fn with_capacity(capacity: usize) -> Tokens {
-        let (tx, rx) = bounded(capacity);
-        Tokens { tx, rx }
-    }
-
-    /// Puts `n` fresh tokens in. The caller has checked there is room.
-    fn fill(&self, n: usize) {
-        for _ in 0..n {
-            let sent = self.tx.try_send(());
-            debug_assert!(sent.is_ok(), "limiter channel has no room for its own tokens");
-        }
-    }
-}
+/// The largest limit a limiter accepts: room for a shrink's debt on top of
+/// the tokens without overflowing a `usize` (as tokio's semaphore keeps
+/// `MAX_PERMITS` below `usize::MAX`).
+pub(crate) const MAX_LIMIT: usize = usize::MAX >> 3;
 
 struct Shared {
-    /// The current channel. Read-locked to return a token, write-locked to
-    /// resize; acquiring clones the receiver so it never waits under a lock.
-    tokens: RwLock<Tokens>,
+    /// Tokens in the channel: free permits, before the debt is paid.
+    tokens: AtomicUsize,
     limit: AtomicUsize,
     debt: AtomicUsize,
-    /// Set by [`Limiter::close`]: waiting acquirers give up.
-    closed_rx: Receiver<()>,
-    closed_tx: Sender<()>,
+    /// Set by [`Limiter::close`]: waiting receivers give up.
+    closed: AtomicBool,
+    /// Notified once per token sent back, and for everyone on close.
+    sent: Event,
+    /// Serialises resizes (never taken by acquire or release).
+    resize: Mutex<()>,
 }
 
 impl Shared {
-    fn tokens(&self) -> RwLockReadGuard<'_, Tokens> {
-        self.tokens.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Takes one token of debt, if any is owed. Returns whether it did.
     fn pay_debt(&self) -> bool {
         // AcqRel: pairs with the resize that recorded the debt, so a payer
@@ -72,17 +65,29 @@ impl Shared {
             .is_ok()
     }
 
-    fn release(&self) {
-        if self.pay_debt() {
+    /// Receives a token without waiting: a compare-and-swap on the count.
+    fn try_recv(&self) -> bool {
+        // Acquire on success: pairs with the Release of the send that put
+        // the token in (see the module's memory-ordering section).
+        self.tokens
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Sends `n` tokens into the channel and wakes as many receivers.
+    fn send(&self, n: usize) {
+        if n == 0 {
             return;
         }
-        // Under the read lock the channel cannot be swapped or closed, and by
-        // the invariant it always has room for a returning token.
-        match self.tokens().tx.try_send(()) {
-            Ok(()) => {}
-            Err(TrySendError::Full(())) | Err(TrySendError::Closed(())) => {
-                debug_assert!(false, "a returned token found no room in the limiter channel");
-            }
+        // Release: see `try_recv`. `notify` then fences (SeqCst) before it
+        // looks for listeners, against a receiver's listen-then-recheck.
+        self.tokens.fetch_add(n, Ordering::Release);
+        self.sent.notify(n.additional());
+    }
+
+    fn release(&self) {
+        if !self.pay_debt() {
+            self.send(1);
         }
     }
 }
@@ -113,19 +118,18 @@ impl fmt::Debug for Permit {
 }
 
 impl Limiter {
-    /// A limiter with `limit` tokens. The caller has rejected a zero limit.
+    /// A limiter with `limit` tokens, in O(1) time and memory. The caller
+    /// has checked `1 <= limit <= MAX_LIMIT`.
     pub(crate) fn new(limit: usize) -> Limiter {
-        debug_assert!(limit > 0);
-        let tokens = Tokens::with_capacity(limit);
-        tokens.fill(limit);
-        let (closed_tx, closed_rx) = bounded(1);
+        debug_assert!((1..=MAX_LIMIT).contains(&limit));
         Limiter {
             shared: Arc::new(Shared {
-                tokens: RwLock::new(tokens),
+                tokens: AtomicUsize::new(limit),
                 limit: AtomicUsize::new(limit),
                 debt: AtomicUsize::new(0),
-                closed_rx,
-                closed_tx,
+                closed: AtomicBool::new(false),
+                sent: Event::new(),
+                resize: Mutex::new(()),
             }),
         }
     }
@@ -136,7 +140,7 @@ impl Limiter {
 
     /// Tokens that can be acquired right now.
     pub(crate) fn available(&self) -> usize {
-        let in_channel = self.shared.tokens().rx.len();
+        let in_channel = self.shared.tokens.load(Ordering::Acquire);
         in_channel.saturating_sub(self.shared.debt.load(Ordering::Acquire))
     }
 
@@ -154,20 +158,20 @@ impl Limiter {
 
     /// Takes a permit if one is free, without waiting.
     pub(crate) fn try_acquire(&self) -> Option<Permit> {
-        let tokens = self.shared.tokens();
-        loop {
-            match tokens.rx.try_recv() {
-                Ok(()) if self.shared.pay_debt() => continue,
-                Ok(()) => return Some(self.permit()),
-                Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => return None,
+        while self.shared.try_recv() {
+            // A token that comes out while a debt is owed pays it instead.
+            if !self.shared.pay_debt() {
+                return Some(self.permit());
             }
         }
+        None
     }
 
     /// Waits for a permit. Returns `None` once the limiter is closed.
     ///
     /// Cancel safety: a token is only taken out of the channel in the same
-    /// poll that returns it, so dropping this future loses nothing.
+    /// poll that returns it, so dropping this future loses nothing (a
+    /// notification it had received passes to the next waiter).
     pub(crate) async fn acquire(&self) -> Option<Permit> {
         loop {
             if self.is_closed() {
@@ -176,16 +180,16 @@ impl Limiter {
             if let Some(permit) = self.try_acquire() {
                 return Some(permit);
             }
-            let rx = self.shared.tokens().rx.clone();
-            let token = crate::util::race(rx.recv(), self.shared.closed_rx.recv()).await;
-            match token {
-                crate::util::Either::Left(Ok(())) if self.shared.pay_debt() => {}
-                crate::util::Either::Left(Ok(())) => return Some(self.permit()),
-                // The generation was retired by a grow: look again.
-                crate::util::Either::Left(Err(_)) => {}
-                // `closed_rx` only ever reports closing.
-                crate::util::Either::Right(_) => return None,
+            // Listen, then look again: a token sent in between notifies the
+            // listener just registered.
+            let listener = self.shared.sent.listen();
+            if self.is_closed() {
+                return None;
             }
+            if let Some(permit) = self.try_acquire() {
+                return Some(permit);
+            }
+            listener.await;
         }
     }
 
@@ -198,55 +202,54 @@ impl Limiter {
     /// Makes every waiting and future acquire return `None`. Returns whether
     /// this call closed it.
     pub(crate) fn close(&self) -> bool {
-        self.shared.closed_tx.close()
+        // SeqCst: ordered before the notify, against a receiver's
+        // listen-then-check.
+        let closed_now = !self.shared.closed.swap(true, Ordering::SeqCst);
+        if closed_now {
+            self.shared.sent.notify(usize::MAX);
+        }
+        closed_now
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.shared.closed_tx.is_closed()
+        self.shared.closed.load(Ordering::SeqCst)
     }
 
-    /// Changes the limit and returns the old one. Running permits are never
-    /// taken back: a shrink becomes a debt (see the module docs).
+    /// Changes the limit and returns the old one, in O(1). Running permits
+    /// are never taken back: a shrink becomes a debt (see the module docs).
+    /// The caller has checked `1 <= new <= MAX_LIMIT`.
     pub(crate) fn set_limit(&self, new: usize) -> usize {
-        debug_assert!(new > 0);
-        let mut tokens = self.shared.tokens.write().unwrap_or_else(PoisonError::into_inner);
-        let old = self.shared.limit.swap(new, Ordering::AcqRel);
+        debug_assert!((1..=MAX_LIMIT).contains(&new));
+        let shared = &*self.shared;
+        let _resizing = lock(&shared.resize);
+        let old = shared.limit.swap(new, Ordering::AcqRel);
         if new < old {
-            self.shared.debt.fetch_add(old - new, Ordering::AcqRel);
+            let owed = shared.debt.fetch_add(old - new, Ordering::AcqRel) + (old - new);
             // Pay what we can at once from idle tokens, so `available()` is
             // right immediately.
-            while self.shared.debt.load(Ordering::Acquire) > 0 {
-                match tokens.rx.try_recv() {
-                    Ok(()) if self.shared.pay_debt() => {}
-                    Ok(()) => {
-                        // A release paid the last of it meanwhile: put it back.
-                        tokens.fill(1);
-                        break;
-                    }
-                    Err(_) => break,
-                }
-            }
+            let idle = shared
+                .tokens
+                .fetch_update(Ordering::Acquire, Ordering::Relaxed, |t| Some(t - t.min(owed)))
+                .unwrap_or_else(|t| t);
+            let taken = idle.min(owed);
+            let paid = take_up_to(&shared.debt, taken);
+            // Releases paid some of the debt meanwhile: the rest goes back.
+            shared.send(taken - paid);
         } else if new > old {
-            let mut grow = new - old;
-            while grow > 0 && self.shared.pay_debt() {
-                grow -= 1;
-            }
-            let circulating = new + self.shared.debt.load(Ordering::Acquire);
-            let capacity = tokens.tx.capacity().unwrap_or(usize::MAX);
-            if circulating > capacity {
-                let bigger = Tokens::with_capacity(circulating.max(capacity.saturating_mul(2)));
-                // Close first: no send can land in the old channel after this,
-                // and everything already in it is moved over below.
-                tokens.tx.close();
-                while let Ok(()) = tokens.rx.try_recv() {
-                    bigger.fill(1);
-                }
-                *tokens = bigger;
-            }
-            tokens.fill(grow);
+            let grow = new - old;
+            let paid = take_up_to(&shared.debt, grow);
+            shared.send(grow - paid);
         }
         old
     }
+}
+
+/// Subtracts up to `n` from `counter`, never below zero; returns how much.
+fn take_up_to(counter: &AtomicUsize, n: usize) -> usize {
+    let before = counter
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| Some(c - c.min(n)))
+        .unwrap_or_else(|c| c);
+    before.min(n)
 }
 
 impl fmt::Debug for Limiter {
@@ -263,7 +266,7 @@ mod tests {
     use super::*;
 
     fn in_channel(l: &Limiter) -> usize {
-        l.shared.tokens().rx.len()
+        l.shared.tokens.load(Ordering::SeqCst)
     }
 
     /// The module invariant: tokens + live permits == limit + debt.
@@ -272,7 +275,7 @@ mod tests {
     }
 
     #[test]
-    fn prefilled_with_limit_tokens() {
+    fn holds_limit_tokens() {
         let l = Limiter::new(3);
         assert_eq!(l.available(), 3);
         let permits: Vec<_> = (0..3).map(|_| l.try_acquire().unwrap()).collect();
@@ -280,6 +283,27 @@ mod tests {
         assert_invariant(&l, 3);
         drop(permits);
         assert_eq!(l.available(), 3);
+        assert_invariant(&l, 0);
+    }
+
+    #[test]
+    fn the_largest_limit_costs_no_more_than_the_smallest() {
+        let l = Limiter::new(MAX_LIMIT);
+        assert_eq!(l.available(), MAX_LIMIT);
+        assert_eq!(
+            std::mem::size_of_val(&*l.shared),
+            std::mem::size_of_val(&*Limiter::new(1).shared)
+        );
+        let held = l.try_acquire().unwrap();
+        // Shrinking from the largest limit to the smallest and back is O(1).
+        l.set_limit(1);
+        assert_eq!(l.debt(), 0, "the idle tokens paid the whole debt");
+        assert!(l.try_acquire().is_none());
+        assert_invariant(&l, 1);
+        l.set_limit(MAX_LIMIT);
+        assert_eq!(l.available(), MAX_LIMIT - 1);
+        drop(held);
+        assert_eq!(l.available(), MAX_LIMIT);
         assert_invariant(&l, 0);
     }
 
@@ -332,32 +356,46 @@ mod tests {
     }
 
     #[test]
-    fn grow_past_capacity_moves_tokens_to_a_larger_channel() {
-        let l = Limiter::new(2);
+    fn grow_wakes_as_many_waiters_as_tokens_it_adds() {
+        let l = Limiter::new(1);
         let held = l.try_acquire().unwrap();
-        l.set_limit(10);
-        assert_eq!(l.available(), 9);
-        assert_invariant(&l, 1);
-        // The held permit's token goes to the new channel.
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let l = l.clone();
+                std::thread::spawn(move || l.acquire_blocking().map(std::mem::forget).is_some())
+            })
+            .collect();
+        // Whether each waiter is already parked or not, the grow reaches it.
+        l.set_limit(4);
+        for w in waiters {
+            assert!(w.join().unwrap());
+        }
+        assert_eq!(l.available(), 0);
         drop(held);
-        assert_eq!(l.available(), 10);
-        let all: Vec<_> = (0..10).map(|_| l.try_acquire().unwrap()).collect();
-        assert!(l.try_acquire().is_none());
-        drop(all);
-        assert_invariant(&l, 0);
+        assert_eq!(l.available(), 1);
     }
 
     #[test]
-    fn waiting_acquire_sees_a_grow_that_swaps_the_channel() {
-        let l = Limiter::new(1);
-        let held = l.try_acquire().unwrap();
-        let l2 = l.clone();
-        let waiter = std::thread::spawn(move || l2.acquire_blocking().is_some());
-        // Whether the waiter is already parked on the old channel or not, a
-        // grow must reach it.
-        l.set_limit(8);
-        assert!(waiter.join().unwrap());
-        drop(held);
+    fn every_returned_token_wakes_one_waiter() {
+        // Two waiters, two tokens sent back together: both must get one.
+        let l = Limiter::new(2);
+        let (a, b) = (l.try_acquire().unwrap(), l.try_acquire().unwrap());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let (l, ready_tx) = (l.clone(), ready_tx.clone());
+                std::thread::spawn(move || {
+                    ready_tx.send(()).unwrap();
+                    l.acquire_blocking().is_some()
+                })
+            })
+            .collect();
+        ready_rx.recv().unwrap();
+        ready_rx.recv().unwrap();
+        drop((a, b));
+        for w in waiters {
+            assert!(w.join().unwrap());
+        }
         assert_invariant(&l, 0);
     }
 

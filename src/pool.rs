@@ -51,19 +51,43 @@ pub struct TaskPool {
 }
 
 impl TaskPool {
-    /// A pool running at most `limit` tasks at once on async-std's global
-    /// executor, with an unbounded queue.
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::ZeroLimit`] if `limit` is zero.
+    /// The largest limit (and queue capacity) a pool accepts: `usize::MAX
+    /// >> 3`, as tokio's `Semaphore::MAX_PERMITS`. Any limit up to it costs
+    /// the same to build, since the limiter counts its tokens rather than
+    /// storing them; a larger one is refused with
+    /// [`ConfigError::LimitTooLarge`].
     ///
     /// # Examples
     ///
     /// ```
-    /// let pool = taskpool::TaskPool::new(8).unwrap();
+    /// use taskpool::TaskPool;
+    ///
+    /// let pool = TaskPool::new(TaskPool::MAX_LIMIT).unwrap();
+    /// assert_eq!(pool.limit(), TaskPool::MAX_LIMIT);
+    /// assert!(TaskPool::new(TaskPool::MAX_LIMIT + 1).is_err());
+    /// ```
+    pub const MAX_LIMIT: usize = crate::limiter::MAX_LIMIT;
+
+    /// A pool running at most `limit` tasks at once on async-std's global
+    /// executor, with an unbounded queue.
+    ///
+    /// Building a pool takes the same time and memory whatever the limit.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::ZeroLimit`] if `limit` is zero;
+    /// [`ConfigError::LimitTooLarge`] if it is above
+    /// [`MAX_LIMIT`](Self::MAX_LIMIT).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskpool::{ConfigError, TaskPool};
+    ///
+    /// let pool = TaskPool::new(8).unwrap();
     /// assert_eq!(pool.limit(), 8);
-    /// assert!(taskpool::TaskPool::new(0).is_err());
+    /// assert!(matches!(TaskPool::new(0), Err(ConfigError::ZeroLimit)));
+    /// assert!(matches!(TaskPool::new(usize::MAX), Err(ConfigError::LimitTooLarge)));
     /// ```
     pub fn new(limit: usize) -> Result<TaskPool, ConfigError> {
         TaskPool::builder().limit(limit).build()
@@ -103,8 +127,11 @@ impl TaskPool {
     ///
     /// # Panics
     ///
-    /// Panics if the queue is full and the caller is the daemon thread of
-    /// the executor that owns this pool: blocking there would deadlock.
+    /// Panics if the queue is full and the caller is inside a pool task
+    /// (blocking there can deadlock the executor: use
+    /// [`submit_async`](TaskPool::submit_async) or
+    /// [`try_submit`](TaskPool::try_submit)), or is the daemon thread of
+    /// the executor that owns this pool.
     ///
     /// # Errors
     ///
@@ -279,8 +306,9 @@ impl TaskPool {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroLimit`] for a limit of zero; the limit is
-    /// unchanged.
+    /// [`ConfigError::ZeroLimit`] for a limit of zero,
+    /// [`ConfigError::LimitTooLarge`] above [`MAX_LIMIT`](Self::MAX_LIMIT);
+    /// the limit is unchanged.
     ///
     /// # Examples
     ///
@@ -289,12 +317,11 @@ impl TaskPool {
     /// pool.set_limit(10).unwrap();
     /// assert_eq!(pool.limit(), 10);
     /// assert!(pool.set_limit(0).is_err());
+    /// assert!(pool.set_limit(taskpool::TaskPool::MAX_LIMIT + 1).is_err());
     /// assert_eq!(pool.limit(), 10);
     /// ```
     pub fn set_limit(&self, limit: usize) -> Result<(), ConfigError> {
-        if limit == 0 {
-            return Err(ConfigError::ZeroLimit);
-        }
+        check_limit(limit)?;
         let old = self.shared.limiter().set_limit(limit);
         report::debug!("TASK POOL: limit changed from {old} to {limit}.");
         Ok(())
@@ -377,6 +404,15 @@ impl fmt::Debug for TaskPool {
     }
 }
 
+/// Refuses a limit no limiter can hold.
+fn check_limit(limit: usize) -> Result<(), ConfigError> {
+    match limit {
+        0 => Err(ConfigError::ZeroLimit),
+        l if l > TaskPool::MAX_LIMIT => Err(ConfigError::LimitTooLarge),
+        _ => Ok(()),
+    }
+}
+
 /// Python's default `max_workers`: `min(32, cpu_count + 4)`.
 fn default_limit() -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -417,7 +453,8 @@ impl Default for TaskPoolBuilder {
 
 impl TaskPoolBuilder {
     /// The most tasks running at once. Defaults to Python's
-    /// `min(32, cpu_count + 4)`. Zero is refused by [`build`](Self::build).
+    /// `min(32, cpu_count + 4)`. Zero, or more than
+    /// [`TaskPool::MAX_LIMIT`], is refused by [`build`](Self::build).
     ///
     /// # Examples
     ///
@@ -435,7 +472,8 @@ impl TaskPoolBuilder {
     /// memory grows with the backlog. When the queue is full, `submit`
     /// blocks, `submit_async` waits and `try_submit` refuses, like Python's
     /// `queue.Queue(maxsize)` (`put`, `put_nowait`) or tokio's bounded
-    /// `mpsc` (`send`, `try_send`). Zero is refused by [`build`](Self::build).
+    /// `mpsc` (`send`, `try_send`). Zero, or more than
+    /// [`TaskPool::MAX_LIMIT`], is refused by [`build`](Self::build).
     ///
     /// # Examples
     ///
@@ -482,11 +520,11 @@ impl TaskPoolBuilder {
 
     /// The validated settings.
     pub(crate) fn config(self) -> Result<PoolConfig, ConfigError> {
-        if self.limit == 0 {
-            return Err(ConfigError::ZeroLimit);
-        }
-        if self.queue_capacity == Some(0) {
-            return Err(ConfigError::ZeroQueueCapacity);
+        check_limit(self.limit)?;
+        match self.queue_capacity {
+            Some(0) => return Err(ConfigError::ZeroQueueCapacity),
+            Some(capacity) if capacity > TaskPool::MAX_LIMIT => return Err(ConfigError::QueueCapacityTooLarge),
+            _ => {}
         }
         Ok(PoolConfig {
             limit: self.limit,
@@ -499,7 +537,10 @@ impl TaskPoolBuilder {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroLimit`] or [`ConfigError::ZeroQueueCapacity`].
+    /// [`ConfigError::ZeroLimit`] or [`ConfigError::ZeroQueueCapacity`];
+    /// [`ConfigError::LimitTooLarge`] or
+    /// [`ConfigError::QueueCapacityTooLarge`] above
+    /// [`TaskPool::MAX_LIMIT`].
     ///
     /// # Examples
     ///

@@ -25,10 +25,10 @@ use std::sync::Arc;
 
 use crate::local::RunQueue;
 
-/// The channel type behind the permit limiter and the task queue.
+/// The channel type behind the task queue.
 ///
 /// async-std re-exports `async-channel`, which smol uses as well.
-pub(crate) use async_std::channel::{Receiver, Sender, TryRecvError, TrySendError, bounded, unbounded};
+pub(crate) use async_std::channel::{Receiver, Sender, unbounded};
 
 /// Spawns a `Send` future on async-std's global multi-threaded executor and
 /// detaches it: the pool tracks the task through its own handle.
