@@ -172,6 +172,13 @@ impl<T> TaskCore<T> {
         self.phase.load(Ordering::Acquire) >= DONE
     }
 
+    /// Whether the handle already took the outcome.
+    pub(crate) fn is_taken(&self) -> bool {
+        // Relaxed: only the handle's owner takes the outcome, and it hands
+        // the handle on by moving or borrowing it, which synchronises.
+        self.phase.load(Ordering::Relaxed) == TAKEN
+    }
+
     pub(crate) fn is_running(&self) -> bool {
         self.phase.load(Ordering::Acquire) == RUNNING
     }
@@ -402,6 +409,30 @@ pub(crate) trait TaskRef<T>: Send + Sync {
     fn core(&self) -> &TaskCore<T>;
     /// See [`crate::TaskHandle::cancel`].
     fn cancel(&self) -> bool;
+    /// Ends the task as cancelled if it is still queued, keeping its
+    /// payload for [`drop_payload`](TaskRef::drop_payload). Returns whether
+    /// this call ended it.
+    fn cancel_queued(&self) -> bool;
+    /// Drops the payload of a task that ended unstarted (user `Drop` code,
+    /// contained).
+    fn drop_payload(&self);
+}
+
+/// Cancels many tasks so that cancelling one can never start another.
+///
+/// Cancelling a running task gives its permit back, and a queued task the
+/// batch has not reached yet could start under it. So every queued task is
+/// ended first; only then are the running ones cancelled; and the queued
+/// tasks' futures, whose `Drop` is user code that may be slow, are dropped
+/// last.
+pub(crate) fn cancel_batch<'a, T: 'a>(tasks: impl IntoIterator<Item = &'a dyn TaskRef<T>>) {
+    let tasks: Vec<(&dyn TaskRef<T>, bool)> = tasks.into_iter().map(|task| (task, task.cancel_queued())).collect();
+    for (task, _) in tasks.iter().filter(|(_, unstarted)| !unstarted) {
+        task.cancel();
+    }
+    for (task, _) in tasks.iter().filter(|(_, unstarted)| *unstarted) {
+        task.drop_payload();
+    }
 }
 
 /// The queue's and the registry's view of a task.
@@ -475,7 +506,7 @@ impl<P: Payload> Cell<P> {
         lock(&self.queued).take().map(|q| q.payload)
     }
 
-    fn drop_payload(&self) {
+    fn drop_queued(&self) {
         if let Some(queued) = lock(&self.queued).take() {
             report::drop_contained(queued.payload, self.core.label(), "its cancelled future");
         }
@@ -488,7 +519,15 @@ impl<P: Payload> TaskRef<P::Output> for Cell<P> {
     }
 
     fn cancel(&self) -> bool {
-        self.core.cancel_with(|| self.drop_payload())
+        self.core.cancel_with(|| self.drop_queued())
+    }
+
+    fn cancel_queued(&self) -> bool {
+        self.core.end_unstarted(Ended::Cancelled)
+    }
+
+    fn drop_payload(&self) {
+        self.drop_queued();
     }
 }
 
@@ -519,7 +558,7 @@ impl<P: Payload> Job for Cell<P> {
     fn end_unstarted(&self, ended: Ended) -> bool {
         let ended_here = self.core.end_unstarted(ended);
         if ended_here {
-            self.drop_payload();
+            self.drop_queued();
         }
         ended_here
     }

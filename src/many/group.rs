@@ -42,7 +42,7 @@ use crate::fallible::Fallible;
 use crate::handle::TaskHandle;
 use crate::pool::TaskPool;
 use crate::stats::Ended;
-use crate::task::{TaskId, TaskRef};
+use crate::task::{TaskId, TaskRef, cancel_batch};
 use crate::util::{deadline_after, lock};
 
 /// Tasks that succeed together or fail together, on a pool's limit.
@@ -185,11 +185,10 @@ impl<T> State<T> {
     }
 }
 
-/// Cancels `tasks`; called with no lock held.
+/// Cancels `tasks` as one batch (see [`cancel_batch`]); called with no
+/// lock held.
 fn cancel_all<T>(tasks: Vec<Arc<dyn TaskRef<T>>>) {
-    for task in tasks {
-        task.cancel();
-    }
+    cancel_batch(tasks.iter().map(|task| &**task));
 }
 
 pin_project! {
@@ -325,7 +324,8 @@ where
     /// # Panics
     ///
     /// As [`TaskPool::submit`]: only if the pool's queue is bounded and
-    /// full and the caller is the pool's daemon thread.
+    /// full and the caller is inside a pool task or is the pool's daemon
+    /// thread.
     ///
     /// # Errors
     ///
@@ -466,8 +466,9 @@ impl<T> TaskGroup<T> {
     ///
     /// # Panics
     ///
-    /// Panics if it would block on the daemon thread of the executor that
-    /// runs the group's tasks: that would deadlock. Use `.await` inside
+    /// Panics if it would block inside a pool task (of any pool: blocking
+    /// there can deadlock the executor) or on the daemon thread of the
+    /// executor that runs the group's tasks: that would deadlock. Use `.await` inside
     /// tasks.
     ///
     /// # Errors

@@ -81,9 +81,7 @@ impl<T> Joiner<T> {
                         continue;
                     }
                     let failed = slot.take().expect("each task is reported once");
-                    for sibling in self.handles.iter().flatten() {
-                        sibling.cancel();
-                    }
+                    crate::task::cancel_batch(self.handles.iter().flatten().map(TaskHandle::task));
                     self.finished = true;
                     return Poll::Ready(Err(TaskFailure::from_finished(index, failed)));
                 }
@@ -129,6 +127,12 @@ impl<T> Joiner<T> {
 /// Dropping the `JoinAll` before it finishes drops the handles, which
 /// detaches the tasks, as dropping each handle would: they keep running.
 ///
+/// # Panics
+///
+/// Panics with "`TaskHandle` polled after its outcome was taken" if one of
+/// the handles was already awaited (through `&mut handle`) to completion:
+/// its outcome is gone, so it is refused here, at the call.
+///
 /// # Examples
 ///
 /// ```
@@ -169,6 +173,12 @@ where
 /// detaches the tasks: they keep running, nothing is cancelled.
 ///
 /// [`Fallible`]: crate::Fallible
+///
+/// # Panics
+///
+/// Panics with "`TaskHandle` polled after its outcome was taken" if one of
+/// the handles was already awaited (through `&mut handle`) to completion:
+/// its outcome is gone, so it is refused here, at the call.
 ///
 /// # Examples
 ///
@@ -227,8 +237,9 @@ impl<T> JoinAll<T> {
     ///
     /// # Panics
     ///
-    /// Panics if it would block on the daemon thread of an executor that
-    /// runs one of the tasks: that would deadlock. Use `.await` inside
+    /// Panics if it would block inside a pool task (of any pool: blocking
+    /// there can deadlock the executor) or on the daemon thread of an
+    /// executor that runs one of the tasks: that would deadlock. Use `.await` inside
     /// tasks.
     ///
     /// # Blocking
@@ -372,8 +383,9 @@ impl<T> TryJoinAll<T> {
     ///
     /// # Panics
     ///
-    /// Panics if it would block on the daemon thread of an executor that
-    /// runs one of the tasks: that would deadlock. Use `.await` inside
+    /// Panics if it would block inside a pool task (of any pool: blocking
+    /// there can deadlock the executor) or on the daemon thread of an
+    /// executor that runs one of the tasks: that would deadlock. Use `.await` inside
     /// tasks.
     ///
     /// # Errors

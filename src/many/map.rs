@@ -200,9 +200,8 @@ impl<I, F, Fut: Future> State<I, F, Fut> {
     /// Cancels the tasks submitted and not delivered: nobody else can see
     /// them.
     fn cancel_in_flight(&mut self) {
-        for handle in self.in_flight.drain(..) {
-            handle.cancel();
-        }
+        crate::task::cancel_batch(self.in_flight.iter().map(TaskHandle::task));
+        self.in_flight.clear();
     }
 
     fn fmt(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -343,8 +342,9 @@ where
     ///
     /// # Panics
     ///
-    /// Panics if it would block on the daemon thread of the executor that
-    /// runs the tasks (see [`TaskHandle`]). Use
+    /// Panics if it would block inside a pool task (of any pool: blocking
+    /// there can deadlock the executor) or on the daemon thread of the
+    /// executor that runs the tasks (see [`TaskHandle`]). Use
     /// [`into_stream`](MapIter::into_stream) inside tasks.
     fn next(&mut self) -> Option<Item<Fut>> {
         let state = &mut self.state;
@@ -370,7 +370,8 @@ where
         match waited {
             Ok(outcome) => Some(state.deliver(outcome)),
             Err(timeout) => {
-                timeout.into_inner().cancel();
+                // Cancelled with the rest, in one batch.
+                state.in_flight.push_front(timeout.into_inner());
                 Some(state.time_out())
             }
         }
