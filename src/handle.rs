@@ -182,8 +182,11 @@ impl<T> TaskHandle<T> {
     ///
     /// # Panics
     ///
-    /// Panics if called on the daemon thread of the executor that runs this
-    /// task, where it would deadlock (see the [type docs](TaskHandle)).
+    /// Panics if it would block inside a pool task (of any pool: blocking
+    /// there can deadlock the executor) or on the daemon thread of the
+    /// executor that runs this task (see the [type docs](TaskHandle)).
+    /// Panics with "`TaskHandle` polled after its outcome was taken" if the
+    /// handle was already awaited (through `&mut handle`) to completion.
     ///
     /// # Errors
     ///
@@ -217,8 +220,11 @@ impl<T> TaskHandle<T> {
     ///
     /// # Panics
     ///
-    /// Panics if it would block on the daemon thread of the executor that
-    /// runs this task (see the [type docs](TaskHandle)).
+    /// Panics if it would block inside a pool task (of any pool: blocking
+    /// there can deadlock the executor) or on the daemon thread of the
+    /// executor that runs this task (see the [type docs](TaskHandle)).
+    /// Panics with "`TaskHandle` polled after its outcome was taken" if the
+    /// handle was already awaited (through `&mut handle`) to completion.
     ///
     /// # Errors
     ///
@@ -255,8 +261,11 @@ impl<T> TaskHandle<T> {
     ///
     /// # Panics
     ///
-    /// Panics if it would block on the daemon thread of the executor that
-    /// runs this task (see the [type docs](TaskHandle)).
+    /// Panics if it would block inside a pool task (of any pool: blocking
+    /// there can deadlock the executor) or on the daemon thread of the
+    /// executor that runs this task (see the [type docs](TaskHandle)).
+    /// Panics with "`TaskHandle` polled after its outcome was taken" if the
+    /// handle was already awaited (through `&mut handle`) to completion.
     ///
     /// # Errors
     ///
@@ -303,6 +312,10 @@ impl<T> TaskHandle<T> {
                 core.label()
             );
         }
+        crate::run::forbid_blocking_in_task(
+            format_args!("a blocking wait on {}", core.label()),
+            "`.await` the handle instead",
+        );
         for _ in 0..SPIN_YIELDS {
             std::thread::yield_now();
             if let Some(outcome) = self.take_if_finished() {
@@ -335,10 +348,7 @@ impl<T> TaskHandle<T> {
         if !core.is_finished() {
             return None;
         }
-        Some(
-            core.take()
-                .expect("a handle's outcome is taken only by the handle, which is consumed then"),
-        )
+        Some(core.take().expect(TAKEN_TWICE))
     }
 }
 
@@ -354,12 +364,22 @@ impl<T> TaskHandle<T> {
         Arc::clone(&self.task)
     }
 
+    /// The task, borrowed (for [`cancel_batch`](crate::task::cancel_batch)).
+    pub(crate) fn task(&self) -> &dyn TaskRef<T> {
+        &*self.task
+    }
+
     /// The outcome of a task known to be finished, without blocking; `None`
     /// if it is not finished.
     pub(crate) fn take_finished(self) -> Option<Result<T, TaskError>> {
         self.take_if_finished()
     }
 }
+
+/// The panic message for a handle whose outcome was already taken: it was
+/// awaited (through `&mut handle`) to completion, then waited or polled
+/// again, directly or through a combinator.
+pub(crate) const TAKEN_TWICE: &str = "`TaskHandle` polled after its outcome was taken";
 
 /// How many times a blocking wait yields the thread, re-checking, before
 /// it parks: about the time a short task takes to end.
@@ -370,7 +390,8 @@ impl<T> Future for TaskHandle<T> {
 
     /// # Panics
     ///
-    /// Panics if polled again after it returned `Ready`.
+    /// Panics with "`TaskHandle` polled after its outcome was taken" if
+    /// polled again after it returned `Ready`.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let core = self.task.core();
         if !core.is_finished() {
@@ -380,7 +401,7 @@ impl<T> Future for TaskHandle<T> {
                 return Poll::Pending;
             }
         }
-        let outcome = core.take().expect("`TaskHandle` polled after it returned `Ready`");
+        let outcome = core.take().expect(TAKEN_TWICE);
         Poll::Ready(outcome)
     }
 }

@@ -40,6 +40,17 @@ pub(crate) fn current_pool() -> Option<PoolId> {
     CURRENT.with(|c| c.get()).map(|(pool, _)| pool)
 }
 
+/// Panics if a pool task is being polled on this thread: `what` is about
+/// to block the thread, which inside a task stalls an executor thread and
+/// deadlocks once every executor thread waits for tasks that can then
+/// never run (tokio's `block_on` panics inside a runtime for the same
+/// reason). `instead` names the async form to use.
+pub(crate) fn forbid_blocking_in_task(what: impl std::fmt::Display, instead: &str) {
+    if current_pool().is_some() {
+        panic!("{what} was called inside a pool task, where blocking the thread can deadlock the executor; {instead}");
+    }
+}
+
 /// Sets [`CURRENT`] for the duration of one poll.
 struct Entered(Option<(PoolId, TaskId)>);
 

@@ -235,6 +235,10 @@ impl PoolShared {
                  use `submit_async` or `try_submit` inside tasks"
             );
         }
+        crate::run::forbid_blocking_in_task(
+            "`submit` on a full queue",
+            "use `submit_async` or `try_submit` inside tasks",
+        );
         let Some(slots) = &self.slots else { return Ok(None) };
         slots.acquire_blocking().map(Some).ok_or(Refusal::Closed)
     }

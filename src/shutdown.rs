@@ -102,8 +102,10 @@ impl Shutdown {
     ///
     /// # Panics
     ///
-    /// Panics if called on the daemon thread of the executor being shut
-    /// down, where it would deadlock; use
+    /// Panics if it would block inside a pool task of another pool (where
+    /// blocking can deadlock the executor: `.await` the [`Shutdown`]
+    /// instead), or on the daemon thread of the executor being shut down,
+    /// where it would deadlock; use
     /// [`DaemonExecutor::shutdown`](crate::DaemonExecutor::shutdown) there,
     /// which starts the shutdown and returns.
     ///
@@ -125,6 +127,9 @@ impl Shutdown {
         }
         if crate::daemon::is_daemon_thread_of(self.shared.id()) {
             panic!("`Shutdown::wait` was called on the daemon thread being shut down, which would deadlock");
+        }
+        if !self.shared.is_stopped() {
+            crate::run::forbid_blocking_in_task("`Shutdown::wait`", "`.await` the `Shutdown` instead");
         }
         self.shared.wait_stopped_blocking();
     }

@@ -32,6 +32,12 @@ type Item<T> = Result<(usize, Result<T, TaskError>), AsCompletedError<T>>;
 /// yields one [`AsCompletedError`] holding the handles not yielded yet,
 /// then ends. Nothing is ever cancelled.
 ///
+/// # Panics
+///
+/// Panics with "`TaskHandle` polled after its outcome was taken" if one of
+/// the handles was already awaited (through `&mut handle`) to completion:
+/// its outcome is gone, so it is refused here, at the call.
+///
 /// # Examples
 ///
 /// ```
@@ -228,8 +234,9 @@ impl<T> Iterator for AsCompletedIter<T> {
     ///
     /// # Panics
     ///
-    /// Panics if it would block on the daemon thread of an executor that
-    /// runs one of the tasks: that would deadlock. Use
+    /// Panics if it would block inside a pool task (of any pool: blocking
+    /// there can deadlock the executor) or on the daemon thread of an
+    /// executor that runs one of the tasks: that would deadlock. Use
     /// [`into_stream`](AsCompletedIter::into_stream) inside tasks.
     fn next(&mut self) -> Option<Item<T>> {
         let state = &mut self.state;

@@ -151,6 +151,7 @@ where
              use `.await` inside tasks"
         );
     }
+    crate::run::forbid_blocking_in_task(format_args!("a blocking wait on {what}"), "`.await` it instead");
     block_on_deadline(future, deadline)
 }
 

@@ -93,6 +93,12 @@ pub struct Waited<H> {
 /// A timeout is not an error: the split is returned as it stands, with
 /// [`Waited::timed_out`] set. Nothing is ever cancelled.
 ///
+/// # Panics
+///
+/// Panics with "`TaskHandle` polled after its outcome was taken" if one of
+/// the handles was already awaited (through `&mut handle`) to completion:
+/// its outcome is gone, so it is refused here, at the call.
+///
 /// # Examples
 ///
 /// Return as soon as the first of two tasks is done; the other comes back
@@ -250,8 +256,9 @@ impl<H: Borrow<TaskHandle<T>>, T> Wait<H, T> {
     ///
     /// # Panics
     ///
-    /// Panics if it would block on the daemon thread of an executor that
-    /// runs one of the tasks: that would deadlock (see
+    /// Panics if it would block inside a pool task (of any pool: blocking
+    /// there can deadlock the executor) or on the daemon thread of an
+    /// executor that runs one of the tasks: that would deadlock (see
     /// [`TaskHandle`](crate::TaskHandle#deadlock-hazard)). Use `.await`
     /// inside tasks.
     ///

@@ -90,7 +90,18 @@ impl Watch {
 
     /// Starts watching a task and returns its index. A task that has
     /// already finished is queued at once.
+    ///
+    /// Panics if the task's handle already took its outcome (it was awaited
+    /// to completion): its outcome could never be delivered. Every
+    /// combinator adds its handles when it is called, so that is where it
+    /// panics, not later while waiting.
     pub(crate) fn add<T>(&mut self, core: &TaskCore<T>) -> usize {
+        assert!(
+            !core.is_taken(),
+            "{}: the handle of {} was already awaited to completion",
+            crate::handle::TAKEN_TWICE,
+            core.label()
+        );
         let index = self.listeners.len();
         self.unreported += 1;
         // Listen first, then check: an outcome published in between is
