@@ -33,8 +33,12 @@ use crate::util::deadline_after;
 /// thread that would stop every task, including the one being waited for,
 /// so a blocking wait there panics at once with a clear message (the pool
 /// delivers that panic as the calling task's outcome). Inside tasks, use
-/// `.await`. On async-std's global executor threads a blocking wait does
-/// not deadlock by itself but stalls a worker: prefer `.await` there too.
+/// `.await`. Inside a task of any pool, a blocking wait would stall an
+/// executor thread, and once every thread does so nothing runs: a wait
+/// that would block there panics too, naming `.await` (as tokio's
+/// `block_on` panics inside a runtime). A blocking closure
+/// ([`submit_blocking`](crate::TaskPool::submit_blocking)) runs on a
+/// thread of its own and may wait.
 ///
 /// [`DaemonExecutor`]: crate::DaemonExecutor
 ///

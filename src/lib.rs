@@ -30,10 +30,11 @@
 //! A [`TaskPool`] runs tasks on async-std's global executor; a
 //! [`DaemonExecutor`] owns one named thread and runs its pool's tasks
 //! there. Either way at most `limit` tasks run at once and the rest wait
-//! in FIFO order. The limit is a bounded channel prefilled with `limit`
-//! tokens: a task takes one to start, and its runner gives it back when
-//! the task ends, however it ends — so a panic, a cancel or a timeout can
-//! never leak a slot. [`TaskPool::set_limit`] resizes it live, and
+//! in FIFO order. The limit is a channel of `limit` permit tokens (kept
+//! as a count, so its memory does not grow with the limit, up to
+//! [`TaskPool::MAX_LIMIT`]): a task takes one to start, and its runner
+//! gives it back when the task ends, however it ends — so a panic, a
+//! cancel or a timeout can never leak a slot. [`TaskPool::set_limit`] resizes it live, and
 //! [`TaskPoolBuilder::queue_capacity`] bounds the queue (backpressure).
 //!
 //! # Waiting, async and blocking
@@ -42,8 +43,9 @@
 //! a plain thread, [`wait`](TaskHandle::wait) for it, or wait a bounded
 //! time with [`wait_timeout`](TaskHandle::wait_timeout) /
 //! [`wait_deadline`](TaskHandle::wait_deadline), which hand the handle back
-//! on timeout so you can wait again. Never block on a daemon's own thread:
-//! that is detected, and panics instead of deadlocking.
+//! on timeout so you can wait again. Never block inside a pool task or on
+//! a daemon's own thread: that is detected, and panics (naming the async
+//! form to use) instead of deadlocking.
 //!
 //! # Errors and panics
 //!
