@@ -73,7 +73,26 @@ fn blocking_waits_on_many_inside_a_task_panic() {
                 .unwrap()
                 .wait(),
         );
-        assert_refused(&message, "`.await` it");
+        assert_refused(&message, "`into_stream()`");
+        let pool2 = pool.clone();
+        let gate2 = gate.clone();
+        let message = panic_message(
+            pool.submit(async move {
+                let mut items = pool2
+                    .map([1], 1, move |i| {
+                        let gate = gate2.clone();
+                        async move {
+                            gate.wait().await;
+                            i
+                        }
+                    })
+                    .unwrap();
+                drop(items.next());
+            })
+            .unwrap()
+            .wait(),
+        );
+        assert_refused(&message, "`into_stream()`");
         gate.open();
     });
 }

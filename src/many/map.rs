@@ -363,6 +363,9 @@ where
             }
             return state.finish();
         };
+        if !front.is_finished() {
+            crate::run::forbid_blocking_in_task("a blocking `MapIter::next`", "use `into_stream()` instead");
+        }
         let waited = match state.deadline.instant() {
             Some(deadline) => front.wait_deadline(deadline),
             None => Ok(front.wait()),

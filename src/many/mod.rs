@@ -151,7 +151,10 @@ where
              use `.await` inside tasks"
         );
     }
-    crate::run::forbid_blocking_in_task(format_args!("a blocking wait on {what}"), "`.await` it instead");
+    crate::run::forbid_blocking_in_task(
+        format_args!("a blocking wait on {what}"),
+        "`.await` it instead (an iterator: its `into_stream()`)",
+    );
     block_on_deadline(future, deadline)
 }
 
