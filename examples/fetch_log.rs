@@ -1157,6 +1157,8 @@ pub fn main_with(args: impl IntoIterator<Item = OsString>, out: &mut impl Write)
 }
 
 fn fetch_and_compare(options: &Options, out: &mut impl Write) -> io::Result<i32> {
+    fs::create_dir_all(&options.log_dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", options.log_dir.display())))?;
     // Kept alive until both runs are over.
     let mut server = None;
     let urls = if options.urls.is_empty() {
@@ -1173,8 +1175,6 @@ fn fetch_and_compare(options: &Options, out: &mut impl Write) -> io::Result<i32>
     } else {
         options.urls.clone()
     };
-    fs::create_dir_all(&options.log_dir)
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", options.log_dir.display())))?;
     let mut runs = Vec::new();
     for (mode, limit) in [(Mode::Blocking, options.blocking_limit), (Mode::Async, options.limit)] {
         writeln!(out, "{} run: {} URLs, limit {limit}...", mode.label(), urls.len())?;

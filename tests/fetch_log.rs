@@ -377,6 +377,16 @@ fn the_program_serves_its_own_pages_and_exits_0_or_1_with_strict() {
 }
 
 #[test]
+fn a_log_dir_that_cannot_be_created_is_exit_code_1_before_any_fetch() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let under_a_file = file.path().join("logs");
+    let list = ["http://127.0.0.1:9/", "--log-dir", under_a_file.to_str().unwrap()];
+    let mut out = Vec::new();
+    assert_eq!(fetch_log::main_with(args(&list), &mut out), 1);
+    assert!(out.is_empty(), "nothing fetched: {}", String::from_utf8_lossy(&out));
+}
+
+#[test]
 fn help_and_bad_arguments() {
     let parse = |list: &[&str]| fetch_log::Options::parse(args(list));
     assert_eq!(parse(&["--help"]), Ok(Command::Help));
