@@ -34,6 +34,11 @@ use crate::task::{Classifier, TaskId};
 /// a panic, `CancelledError`, `TimeoutError`, or the "cannot schedule new
 /// futures after shutdown" error.
 ///
+/// A caught panic has still run the process's panic hook at the panic
+/// site, so the default hook prints its message to stderr, as for a
+/// panicking tokio task; the README's "Caught panics still print" shows a
+/// hook that keeps planned panics quiet.
+///
 /// # Examples
 ///
 /// ```
