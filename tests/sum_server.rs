@@ -524,8 +524,8 @@ fn idle_drip_feeding_and_non_reading_clients_are_closed_and_a_17th_client_is_ser
         // server has closed the connection.
         let flood = thread::spawn(move || {
             let mut stream = TcpStream::connect(addr).unwrap();
-            let line = format!("{} 0\n", "9".repeat(2000));
-            let batch = line.repeat(16);
+            let line = format!("{} 0\n", "9".repeat(400));
+            let batch = line.repeat(64);
             let mut sent = 0_usize;
             loop {
                 match stream.write_all(batch.as_bytes()) {
