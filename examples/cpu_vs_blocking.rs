@@ -3,7 +3,8 @@
 //! Run it with `cargo run --release --example cpu_vs_blocking` (a debug
 //! build is some ten times slower). Flags: `--sizes 10,1000,20000` (the n
 //! of n!), `--batch N` (how many factorials of each size, default twice the
-//! limit) and `--limit N` (default: the number of CPUs).
+//! limit) and `--limit N` (default: the number of CPUs); `--help` lists
+//! them.
 //!
 //! Seed task 3 timed a `ThreadPoolExecutor` (no faster, because of the GIL)
 //! against a `ProcessPoolExecutor` (parallel, but paying to start processes
@@ -16,12 +17,17 @@
 //! batch runs; its longest gap shows how long the daemon thread was unable
 //! to run anything else.
 
+#[path = "common/cli.rs"]
+pub mod cli;
+
 use std::collections::BTreeSet;
+use std::ffi::OsString;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use cli::Parsed;
 use futures_timer::Delay;
 use log::info;
 use taskpool::{DaemonExecutor, TaskHandle};
@@ -412,57 +418,58 @@ pub struct Options {
     pub limit: usize,
 }
 
-/// The usage line.
-pub const USAGE: &str = "usage: cpu_vs_blocking [--sizes N,N,... (default 1,10,100,1000,10000,20000)] [--batch N (default 2 x limit)] [--limit N (default: CPUs)]";
+/// `--help`; its first line is the usage line.
+pub const HELP: &str = "\
+usage: cpu_vs_blocking [--sizes N,N,...] [--batch N] [--limit N]
+
+Times exact factorials run sequentially, as async tasks on a daemon thread,
+and through submit_blocking, and prints a table (build with --release).
+
+  --sizes N,N,...   the n of each n! (default 1,10,100,1000,10000,20000)
+  --batch N         factorials of each size per batch (default: twice the limit)
+  --limit N         at most N factorials at once (default: the number of CPUs)
+  -h, --help        print this help
+";
 
 impl Options {
     /// Parses the arguments after the program name.
-    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
-        let limit = std::thread::available_parallelism().map_or(2, |n| n.get());
+    pub fn parse<I>(args: I) -> Result<Parsed<Options>, cli::Error>
+    where
+        I: IntoIterator,
+        I::Item: Into<OsString>,
+    {
+        use cli::Arg::{Long, Short};
         let mut sizes = vec![1, 10, 100, 1_000, 10_000, 20_000];
-        let (mut batch, mut limit_given) = (None, None);
-        let mut args = args.into_iter();
-        while let Some(flag) = args.next() {
-            let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-            let count = |v: &str| match v.parse::<usize>() {
-                Ok(0) | Err(_) => Err(format!("{flag}: {v:?} is not a positive number")),
-                Ok(n) => Ok(n),
-            };
-            match flag.as_str() {
-                "--sizes" => {
-                    sizes = value
+        let (mut batch, mut limit) = (None, None);
+        let mut parser = cli::parser(args);
+        while let Some(arg) = parser.next()? {
+            match arg {
+                Long("sizes") => {
+                    let list: String = cli::value(&mut parser, "--sizes")?;
+                    sizes = list
                         .split(',')
                         .map(|n| n.trim().parse().map_err(|_| format!("--sizes: {n:?} is not a size")))
                         .collect::<Result<_, _>>()?;
                 }
-                "--batch" => batch = Some(count(&value)?),
-                "--limit" => limit_given = Some(count(&value)?),
-                _ => return Err(format!("unknown flag {flag:?}")),
+                Long("batch") => batch = Some(cli::positive(&mut parser, "--batch")?),
+                Long("limit") => limit = Some(cli::positive(&mut parser, "--limit")?),
+                Long("help") | Short('h') => return Ok(Parsed::Help),
+                _ => return Err(arg.unexpected()),
             }
         }
-        let limit = limit_given.unwrap_or(limit);
-        Ok(Options {
+        let limit = limit.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        Ok(Parsed::Run(Options {
             sizes,
             batch: batch.unwrap_or(2 * limit),
             limit,
-        })
+        }))
     }
 }
 
 #[allow(dead_code)] // Also compiled as a module of tests/cpu_vs_blocking.rs, which has its own main.
 fn main() {
-    simple_logger::SimpleLogger::new()
-        .with_level(log::LevelFilter::Info)
-        .env()
-        .init()
-        .expect("no other logger is installed");
-    let options = match Options::parse(std::env::args().skip(1)) {
-        Ok(options) => options,
-        Err(e) => {
-            eprintln!("{e}\n{USAGE}");
-            std::process::exit(2);
-        }
-    };
+    let options = cli::parse_or_exit("cpu_vs_blocking", HELP, Options::parse(std::env::args_os().skip(1)));
+    cli::init_logger(log::LevelFilter::Info);
     if cfg!(debug_assertions) {
         info!("a debug build: add --release for meaningful times");
     }

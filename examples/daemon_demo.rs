@@ -4,12 +4,17 @@
 //!
 //! Run it with `cargo run --example daemon_demo` (about 20 seconds). Pass a
 //! time unit in milliseconds to speed it up: `cargo run --example
-//! daemon_demo -- 100`.
+//! daemon_demo -- 100`; `--help` says so.
 
+#[path = "common/cli.rs"]
+pub mod cli;
+
+use std::ffi::OsString;
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+use cli::Parsed;
 use futures_timer::Delay;
 use log::{error, info};
 use taskpool::{DaemonExecutor, TaskError};
@@ -107,17 +112,50 @@ where
     outcomes
 }
 
+/// `--help`; its first line is the usage line.
+pub const HELP: &str = "\
+usage: daemon_demo [UNIT_MS]
+
+The seed lab's demo: ten busy tasks on a DaemonExecutor limited to 3, waited
+for in order from the main thread, logging every wait (about 20 time units).
+
+  UNIT_MS      the time unit in milliseconds, at least 1 (default 1000)
+  -h, --help   print this help
+";
+
+/// Parses the arguments after the program name: the time unit.
+pub fn parse_unit<I>(args: I) -> Result<Parsed<Duration>, cli::Error>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString>,
+{
+    use cli::Arg::{Long, Short, Value};
+    let mut unit = None;
+    let mut parser = cli::parser(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("help") | Short('h') => return Ok(Parsed::Help),
+            Value(ms) if unit.is_none() => {
+                let ms = ms.to_string_lossy();
+                unit = match ms.parse::<u64>() {
+                    Ok(0) | Err(_) => {
+                        return Err(
+                            format!("UNIT_MS: {ms:?} is not a whole number of milliseconds, at least 1").into(),
+                        );
+                    }
+                    Ok(ms) => Some(Duration::from_millis(ms)),
+                };
+            }
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Parsed::Run(unit.unwrap_or(Duration::from_secs(1))))
+}
+
 #[allow(dead_code)] // Also compiled as a module of tests/demo.rs, which has its own main.
 fn main() {
-    simple_logger::SimpleLogger::new()
-        .with_level(log::LevelFilter::Debug)
-        .init()
-        .expect("no other logger is installed");
-    let unit_ms = std::env::args()
-        .nth(1)
-        .map(|arg| arg.parse::<u64>().expect("the time unit is a number of milliseconds"))
-        .unwrap_or(1000);
-    let unit = Duration::from_millis(unit_ms);
+    let unit = cli::parse_or_exit("daemon_demo", HELP, parse_unit(std::env::args_os().skip(1)));
+    cli::init_logger(log::LevelFilter::Debug);
     let outcomes = run_scenario(unit, move |i| busy_task(i, unit));
     let failed = outcomes.iter().filter(|o| !matches!(o, Ok(Ok(_)))).count();
     info!("{} tasks finished, {failed} failed", outcomes.len());

@@ -4,8 +4,10 @@
 mod common;
 #[path = "../examples/cpu_vs_blocking.rs"]
 mod cpu_vs_blocking;
+mod example_bin;
 
 use common::watchdog;
+use cpu_vs_blocking::cli::Parsed;
 use cpu_vs_blocking::{Bench, Options, THREAD_NAME, Way, factorial, measure, render, summarize};
 
 #[test]
@@ -84,26 +86,39 @@ fn the_table_has_a_row_per_size_and_a_line_per_way() {
 
 #[test]
 fn options_have_defaults_and_parse_every_flag() {
-    let parse = |args: &[&str]| Options::parse(args.iter().map(|a| a.to_string()));
-    let defaults = parse(&[]).unwrap();
+    let parse = |args: &[&str]| Options::parse(args.iter().copied());
+    let defaults = parse(&[]).unwrap().unwrap();
     assert_eq!(defaults.sizes, [1, 10, 100, 1_000, 10_000, 20_000]);
     assert_eq!(defaults.batch, 2 * defaults.limit);
+    assert_eq!(parse(&["--help"]).unwrap(), Parsed::Help);
 
-    let all = parse(&["--sizes", "3, 30", "--limit", "4", "--batch", "5"]).unwrap();
+    let all = parse(&["--sizes", "3, 30", "--limit", "4", "--batch", "5"])
+        .unwrap()
+        .unwrap();
     assert_eq!((all.sizes, all.limit, all.batch), (vec![3, 30], 4, 5));
     assert_eq!(
-        parse(&["--limit", "3"]).unwrap().batch,
+        parse(&["--limit", "3"]).unwrap().unwrap().batch,
         6,
         "the batch follows the limit"
     );
 
-    for bad in [
-        &["--limit", "0"][..],
-        &["--batch", "x"],
-        &["--sizes", "1,,2"],
-        &["--sizes"],
-        &["--fast", "1"],
+    for (bad, message) in [
+        (&["--limit", "0"][..], "--limit must be at least 1"),
+        (&["--batch", "x"], "--batch: cannot parse \"x\""),
+        (&["--sizes", "1,,2"], "--sizes: \"\" is not a size"),
+        (&["--sizes"], "missing argument for option '--sizes'"),
+        (&["--fast", "1"], "invalid option '--fast'"),
     ] {
-        assert!(parse(bad).is_err(), "{bad:?} should be refused");
+        let error = parse(bad).expect_err(&format!("{bad:?} should be refused"));
+        assert!(error.to_string().contains(message), "{bad:?}: {error}");
     }
+}
+
+/// Issue 15, item 8.
+#[test]
+fn the_real_program_has_help_and_refuses_a_bad_flag_with_exit_code_2() {
+    watchdog(|| {
+        example_bin::assert_cli_contract("cpu_vs_blocking", &["--fast"], "invalid option '--fast'");
+        example_bin::assert_cli_contract("cpu_vs_blocking", &["--limit", "0"], "--limit must be at least 1");
+    });
 }

@@ -2,6 +2,7 @@
 //! scaled down to milliseconds, asserting the facts of its log.
 
 mod common;
+mod example_bin;
 
 #[allow(dead_code)]
 #[path = "../examples/daemon_demo.rs"]
@@ -96,4 +97,38 @@ fn the_seed_scenario_runs_three_at_a_time_on_the_daemon_thread() {
     assert!(position("DaemonExecutor is starting...") < position("DaemonExecutor is started"));
     assert!(position("DaemonExecutor is started") < position("DaemonExecutor is stopping..."));
     assert!(position("DaemonExecutor is stopping...") < position("DaemonExecutor is stopped"));
+}
+
+#[test]
+fn the_time_unit_is_parsed_and_bad_ones_are_refused() {
+    let parse = |args: &[&str]| demo::parse_unit(args.iter().copied());
+    assert_eq!(parse(&[]).unwrap(), demo::cli::Parsed::Run(Duration::from_secs(1)));
+    assert_eq!(
+        parse(&["100"]).unwrap(),
+        demo::cli::Parsed::Run(Duration::from_millis(100))
+    );
+    assert_eq!(parse(&["--help"]).unwrap(), demo::cli::Parsed::Help);
+    for (bad, message) in [
+        (&["0"][..], "\"0\" is not a whole number of milliseconds"),
+        (&["fast"], "\"fast\" is not a whole number of milliseconds"),
+        (&["100", "200"], "unexpected argument \"200\""),
+        (&["--quick"], "invalid option '--quick'"),
+    ] {
+        let error = parse(bad).expect_err(&format!("{bad:?} should be refused"));
+        assert!(error.to_string().contains(message), "{bad:?}: {error}");
+    }
+}
+
+/// Issue 15, item 8: the real program has `--help`, and a bad time unit
+/// (which used to panic) is a usage error with exit code 2.
+#[test]
+fn the_real_program_has_help_and_refuses_a_bad_unit_with_exit_code_2() {
+    watchdog(|| {
+        example_bin::assert_cli_contract(
+            "daemon_demo",
+            &["fast"],
+            "\"fast\" is not a whole number of milliseconds",
+        );
+        example_bin::assert_cli_contract("daemon_demo", &["--quick"], "invalid option '--quick'");
+    });
 }
