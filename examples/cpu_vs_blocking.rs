@@ -452,7 +452,7 @@ impl Options {
                         .collect::<Result<_, _>>()?;
                 }
                 Long("batch") => batch = Some(cli::positive(&mut parser, "--batch")?),
-                Long("limit") => limit = Some(cli::positive(&mut parser, "--limit")?),
+                Long("limit") => limit = Some(cli::limit(&mut parser, "--limit")?),
                 Long("help") | Short('h') => return Ok(Parsed::Help),
                 _ => return Err(arg.unexpected()),
             }

@@ -1079,6 +1079,9 @@ fn count(flag: &str, value: OsString) -> Result<usize, String> {
     let text = value.to_string_lossy();
     match text.parse::<usize>() {
         Ok(0) => Err(format!("{flag} must be at least 1")),
+        Ok(n) if n > taskpool::TaskPool::MAX_LIMIT => {
+            Err(format!("{flag} must be at most {}", taskpool::TaskPool::MAX_LIMIT))
+        }
         Ok(n) => Ok(n),
         Err(_) => Err(format!("{flag}: {text:?} is not a whole number")),
     }

@@ -931,7 +931,7 @@ impl Options {
         while let Some(arg) = parser.next()? {
             match arg {
                 Long("port") => options.port = cli::value(&mut parser, "--port")?,
-                Long("limit") => options.settings.limit = cli::positive(&mut parser, "--limit")?,
+                Long("limit") => options.settings.limit = cli::limit(&mut parser, "--limit")?,
                 Long("idle-seconds") => options.settings.idle = cli::positive_seconds(&mut parser, "--idle-seconds")?,
                 Long("write-seconds") => {
                     options.settings.write = cli::positive_seconds(&mut parser, "--write-seconds")?

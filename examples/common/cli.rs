@@ -60,6 +60,18 @@ pub fn positive(parser: &mut Parser, flag: &str) -> Result<usize, Error> {
     }
 }
 
+/// The value of `flag` as a pool limit: at least 1 and at most
+/// [`taskpool::TaskPool::MAX_LIMIT`], so a bad one is a usage error (exit
+/// code 2) rather than a failure to build the pool.
+pub fn limit(parser: &mut Parser, flag: &str) -> Result<usize, Error> {
+    match positive(parser, flag)? {
+        n if n > taskpool::TaskPool::MAX_LIMIT => {
+            Err(format!("{flag} must be at most {}", taskpool::TaskPool::MAX_LIMIT).into())
+        }
+        n => Ok(n),
+    }
+}
+
 /// The value of `flag` as a number of seconds (decimals allowed, `0` too).
 pub fn seconds(parser: &mut Parser, flag: &str) -> Result<Duration, Error> {
     let raw = value::<String>(parser, flag)?;
