@@ -369,21 +369,24 @@ impl PoolShared {
         key
     }
 
-    /// A started task ended; its outcome is about to be published.
-    pub(crate) fn end_running(&self, key: usize, ended: Ended) {
+    /// A started task ended: count it and, under the same lock, `publish`
+    /// its outcome with the pool's new count of ended tasks (so a task is
+    /// finished exactly when the stats count it).
+    pub(crate) fn end_running(&self, key: usize, ended: Ended, publish: impl FnOnce(u64)) {
         let mut book = lock(&self.book);
         book.running.try_remove(key);
         book.counts.ended_running(ended);
+        publish(book.counts.finished());
         self.notify_if_idle(book);
     }
 
-    /// A queued task ended without starting; its outcome is about to be
-    /// published.
-    pub(crate) fn end_unstarted(&self, ended: Ended) {
+    /// A queued task ended without starting; as [`end_running`](Self::end_running).
+    pub(crate) fn end_unstarted(&self, ended: Ended, publish: impl FnOnce(u64)) {
         // Release: it no longer holds up the fast path.
         self.waiting.fetch_sub(1, Ordering::Release);
         let mut book = lock(&self.book);
         book.counts.ended_unstarted(ended);
+        publish(book.counts.finished());
         self.notify_if_idle(book);
     }
 

@@ -134,6 +134,9 @@ pub(crate) struct TaskCore<T> {
     pool: Arc<PoolShared>,
     classify: Option<Classifier<T>>,
     phase: AtomicU8,
+    /// The pool's count of ended tasks when this one ended (from 1; 0 while
+    /// it has not): the order in which the pool's tasks ended.
+    ended_seq: AtomicU64,
     cancel_requested: AtomicBool,
     /// The runner's waker, so a cancel can wake a running task.
     pub(crate) runner: AtomicWaker,
@@ -167,7 +170,7 @@ impl<T> TaskCore<T> {
     }
 
     pub(crate) fn is_finished(&self) -> bool {
-        // Acquire: pairs with the Release in `publish`, so a caller that sees
+        // Acquire: pairs with the Release in `mark_done`, so a caller that sees
         // DONE also sees the outcome and the counters it updated.
         self.phase.load(Ordering::Acquire) >= DONE
     }
@@ -237,8 +240,8 @@ impl<T> TaskCore<T> {
         state.stage = Stage::Done(Err(error));
         state.ended = Some(ended);
         drop(state);
-        self.pool.end_unstarted(ended);
-        self.publish();
+        self.pool.end_unstarted(ended, |seq| self.mark_done(seq));
+        self.wake_waiters();
         true
     }
 
@@ -290,8 +293,8 @@ impl<T> TaskCore<T> {
         if let Some(v) = discarded {
             report::drop_contained(v, self.label(), "its discarded value");
         }
-        self.pool.end_running(key, ended);
-        self.publish();
+        self.pool.end_running(key, ended, |seq| self.mark_done(seq));
+        self.wake_waiters();
     }
 
     /// Handle dropped: report an unobserved failure now, or mark the task
@@ -332,15 +335,35 @@ impl<T> TaskCore<T> {
         catch_unwind(AssertUnwindSafe(describe)).unwrap_or_else(|_| format!("{} failed", self.label()))
     }
 
-    fn publish(&self) {
+    /// Publishes the outcome (already in the state): called by the pool
+    /// under the lock that counts the task as ended, so that whoever sees
+    /// the count (stats, an idle or stopped pool) also sees the task
+    /// finished, and the reverse. `seq` is the pool's count of ended tasks.
+    fn mark_done(&self, seq: u64) {
+        // Relaxed: published by the Release store below.
+        self.ended_seq.store(seq, Ordering::Relaxed);
         // Release: pairs with the Acquire in `is_finished`.
         self.phase.store(DONE, Ordering::Release);
+    }
+
+    /// When the task ended among its pool's tasks: a number that grows with
+    /// each task the pool counts as ended; `0` while it has not.
+    pub(crate) fn ended_seq(&self) -> u64 {
+        if self.is_finished() {
+            self.ended_seq.load(Ordering::Relaxed)
+        } else {
+            0
+        }
+    }
+
+    /// Wakes whoever waits for the outcome, once it is marked done.
+    fn wake_waiters(&self) {
         self.awaiter.wake();
         // `done` is for combinators watching many tasks; most tasks have no
         // listener, and notifying an event nobody listened to allocates its
         // state. A watcher registers its listener, then (after the SeqCst
         // fence `listen` makes) checks `is_finished`; this fence orders the
-        // store above before the listener count below, so either the
+        // DONE store of `mark_done` before the listener count below, so either the
         // watcher sees DONE or this sees its listener.
         std::sync::atomic::fence(Ordering::SeqCst);
         if self.done.total_listeners() > 0 {
@@ -486,6 +509,7 @@ impl<P: Payload> Cell<P> {
                 pool,
                 classify,
                 phase: AtomicU8::new(QUEUED),
+                ended_seq: AtomicU64::new(0),
                 cancel_requested: AtomicBool::new(false),
                 runner: AtomicWaker::new(),
                 awaiter: AtomicWaker::new(),

@@ -604,7 +604,10 @@ impl<T> TaskGroup<T> {
             let to_cancel = if failed { state.begin_cancel() } else { Vec::new() };
             let ended = all_ended.then(|| {
                 state.finished = true;
-                let failures: Vec<usize> = state.order.iter().copied().filter(|&i| state.is_failure(i)).collect();
+                let mut failures: Vec<usize> = state.order.iter().copied().filter(|&i| state.is_failure(i)).collect();
+                // In the order the pool counted them as ended (the order
+                // they were noticed in can lag behind it).
+                failures.sort_by_key(|&i| state.members[i].handle.as_ref().map_or(0, |h| h.core().ended_seq()));
                 (std::mem::take(&mut state.members), failures)
             });
             (to_cancel, ended)
