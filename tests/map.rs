@@ -370,12 +370,36 @@ fn items_ready_in_time_are_still_delivered_after_the_deadline() {
                     return false;
                 }
             }
-            common::spin_until(|| pool.stats().completed == 2 && Instant::now() >= deadline);
+            // Item 1 must be out before the next call. The stats count a
+            // task before its outcome is published, but its permit comes
+            // back only after: two probe tasks running (limit 2) prove both
+            // items' outcomes are out.
+            let probe_gate = Gate::new();
+            let (started_tx, started_rx) = common::signal();
+            let probes: Vec<_> = (0..2)
+                .map(|_| {
+                    let (started, gate) = (started_tx.clone(), probe_gate.clone());
+                    pool.submit(async move {
+                        started.send(()).await.unwrap();
+                        gate.wait().await; // holds its permit
+                    })
+                    .unwrap()
+                })
+                .collect();
+            started_rx.recv_blocking().unwrap();
+            started_rx.recv_blocking().unwrap();
+            probe_gate.open();
+            probes.into_iter().for_each(|h| h.wait().unwrap());
+            common::spin_until(|| Instant::now() >= deadline);
             assert_eq!(results.next().unwrap().unwrap().unwrap(), 1, "ready in time");
             let err = results.next().unwrap().unwrap_err();
             assert!(err.is_timeout());
             assert_eq!(err.index(), 2);
-            assert_eq!(pool.stats().submitted, 2, "nothing is submitted after the deadline");
+            assert_eq!(
+                pool.stats().submitted,
+                4,
+                "nothing is submitted after the deadline (2 items, 2 probes)"
+            );
             true
         });
     });
