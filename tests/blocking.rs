@@ -115,31 +115,72 @@ fn a_closure_cancelled_before_it_starts_never_runs() {
 }
 
 #[test]
-fn a_timed_out_closure_keeps_its_permit_until_it_returns() {
+fn a_cancelled_closure_keeps_its_permit_until_it_returns() {
     watchdog(|| {
         let pool = TaskPool::new(1).unwrap();
         let gate = Gate::new();
         let (started_tx, started_rx) = signal();
         let release = gate.receiver();
         let slow = pool
-            .build_task()
-            .timeout(std::time::Duration::from_millis(1))
             .submit_blocking(move || {
                 started_tx.send_blocking(()).unwrap();
                 let _ = release.recv_blocking();
             })
             .unwrap();
+        // Cancelled only once it runs: a thread cannot be interrupted.
         started_rx.recv_blocking().unwrap();
-        assert!(slow.wait().unwrap_err().is_timeout());
-        // The thread is still busy: the next task waits for the permit.
-        let next = pool.submit(async { "after" }).unwrap();
-        // Checked the moment `submit` returns: with the permit still held,
-        // the task had to queue (a free permit would have started it then).
-        assert_eq!(pool.stats().queued, 1, "the next task waits for the closure's permit");
-        assert!(!next.is_running() && !next.is_finished());
-        gate.open();
-        assert_eq!(next.wait().unwrap(), "after");
+        assert!(slow.cancel());
+        assert!(slow.wait().unwrap_err().is_cancelled());
+        assert_next_task_waits_for_the_closure(&pool, &gate);
     });
+}
+
+#[test]
+fn a_timed_out_closure_keeps_its_permit_until_it_returns() {
+    watchdog(|| {
+        // The timer starts with the permit, before the blocking pool has
+        // started the closure; a loaded machine can start it later than
+        // the timeout. That attempt proves the other half of the contract
+        // (cancelled unstarted, it never runs and its permit comes back)
+        // and the next one gets a longer timeout.
+        common::with_growing_window(|timeout| {
+            let pool = TaskPool::new(1).unwrap();
+            let gate = Gate::new();
+            let (started_tx, started_rx) = signal();
+            let release = gate.receiver();
+            let slow = pool
+                .build_task()
+                .timeout(timeout)
+                .submit_blocking(move || {
+                    started_tx.send_blocking(()).unwrap();
+                    let _ = release.recv_blocking();
+                })
+                .unwrap();
+            // The closure cannot return before the gate opens: the timer wins.
+            assert!(slow.wait().unwrap_err().is_timeout());
+            // The timeout dropped the closure's job: it either runs (and
+            // says so) or is dropped unstarted (closing the channel).
+            if started_rx.recv_blocking().is_err() {
+                assert_eq!(pool.submit(async { "after" }).unwrap().wait().unwrap(), "after");
+                return false;
+            }
+            assert_next_task_waits_for_the_closure(&pool, &gate);
+            true
+        });
+    });
+}
+
+/// With the closure of a task that has already ended still blocked at
+/// `gate`: a new task queues for the closure's permit, and starts once the
+/// gate opens and the closure returns.
+fn assert_next_task_waits_for_the_closure(pool: &TaskPool, gate: &Gate) {
+    let next = pool.submit(async { "after" }).unwrap();
+    // Checked the moment `submit` returns: with the permit still held,
+    // the task had to queue (a free permit would have started it then).
+    assert_eq!(pool.stats().queued, 1, "the next task waits for the closure's permit");
+    assert!(!next.is_running() && !next.is_finished());
+    gate.open();
+    assert_eq!(next.wait().unwrap(), "after");
 }
 
 #[test]

@@ -7,7 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Gate, Probe, after, assert_panics_on_the_daemon_thread, drop_signal, never_ending, signal, spin_until, watchdog,
+    FlagWaker, Gate, Probe, after, assert_panics_on_the_daemon_thread, drop_signal, never_ending, signal, spin_until,
+    watchdog,
 };
 use proptest::prelude::*;
 use taskpool::{DaemonExecutor, ShutdownMode, TaskPool};
@@ -111,10 +112,18 @@ fn failures_the_group_did_not_cause_are_all_listed_in_the_order_they_happened() 
             .unwrap();
         group.submit(async { Ok(1) }).unwrap();
         started_rx.recv_blocking().unwrap();
+        // Polled once while nothing has ended: the group notices nothing
+        // (and cancels nothing), and the outcome it learns of next wakes it.
+        let mut group = group;
+        let waker = FlagWaker::new();
+        assert!(waker.poll(std::pin::Pin::new(&mut group)).is_pending());
 
         // First failure: the pool ends the queued task (it never runs).
+        // Its outcome is published after the stats count it, so wait for
+        // the group to hear of it, not for the count.
         let shutdown = pool.shutdown(ShutdownMode::CancelPending);
-        spin_until(|| pool.stats().shut_down == 1);
+        spin_until(|| waker.woken());
+        assert_eq!(pool.stats().shut_down, 1);
         // Second failure: the running task returns an `Err`.
         gate.open();
         shutdown.wait();

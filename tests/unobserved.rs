@@ -205,12 +205,16 @@ fn a_detached_failure_is_reported_before_the_pool_counts_it_as_ended() {
             .build()
             .unwrap();
         let _ = pool_slot.set(pool.clone());
+        // The task ends only after its handle is gone, so the runner makes
+        // the report (a handle dropped after the end reports on the spot).
+        let gate = Gate::new();
         drop(
             pool.build_task()
                 .fallible()
-                .submit(async { Err::<(), _>("lost") })
+                .submit(common::after(&gate, Err::<(), _>("lost")))
                 .unwrap(),
         );
+        gate.open();
         pool.shutdown(ShutdownMode::Drain).wait();
         assert_eq!(
             *seen.lock().unwrap(),

@@ -254,6 +254,26 @@ pub fn spin_until(mut done: impl FnMut() -> bool) {
     }
 }
 
+/// For a test of a timeout or a deadline that must not pass before the
+/// test has done something first (seen a closure start, submitted work):
+/// runs `attempt` with a window (the timeout to use) of 20 ms, doubled
+/// each time the attempt returns `false` to say the window closed too
+/// early. An attempt checks whatever a closed window must mean before it
+/// returns `false`, so no assertion depends on how fast the machine is;
+/// a loaded machine only costs another, longer attempt. Fails if even a
+/// 10 s window never sufficed.
+pub fn with_growing_window(mut attempt: impl FnMut(Duration) -> bool) {
+    let mut window = Duration::from_millis(20);
+    while !attempt(window) {
+        window *= 2;
+        assert!(
+            window <= Duration::from_secs(11),
+            "a window of {:?} still closed before the test could act",
+            window / 2
+        );
+    }
+}
+
 /// A future that ends with `value` once `gate` opens.
 pub fn after<T: Send + 'static>(gate: &Gate, value: T) -> impl Future<Output = T> + Send + 'static {
     let gate = gate.clone();
