@@ -429,7 +429,10 @@ fn help_and_bad_arguments() {
         (&["--bogus"][..], "invalid option '--bogus'"),
         (&["--limit"], "missing argument for option '--limit'"),
         (&["--limit", "0"], "--limit must be at least 1"),
-        (&["--limit", "18446744073709551615"], "--limit must be at most 2305843009213693951"),
+        (
+            &["--limit", "18446744073709551615"],
+            "--limit must be at most 2305843009213693951",
+        ),
         (&["--limit", "many"], "--limit: \"many\" is not a whole number"),
         (
             &["--blocking-limit", "-1"],
