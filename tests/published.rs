@@ -31,7 +31,10 @@ fn after_a_shutdown_every_handle_is_finished() {
             let handles: Vec<_> = (0..4).map(|i| pool.submit(async move { i }).unwrap()).collect();
             pool.shutdown(ShutdownMode::Drain).wait();
             for handle in &handles {
-                assert!(handle.is_finished(), "round {round}: the pool stopped before a task was finished");
+                assert!(
+                    handle.is_finished(),
+                    "round {round}: the pool stopped before a task was finished"
+                );
             }
         }
     });
