@@ -154,7 +154,7 @@ impl<T> TaskHandle<T> {
     ///
     /// A queued task never starts: it ends at once. A running task is
     /// dropped at its next `.await` point (its outcome is published once
-    /// it has been dropped and its permit is back). Cancelling again is a
+    /// it has been dropped; its permit goes back right after). Cancelling again is a
     /// no-op that returns `true`; cancelling a task that already ended
     /// otherwise returns `false`. Unlike Python's `Future.cancel()`, a
     /// running task *can* be cancelled, as with `asyncio.Task.cancel()`.
