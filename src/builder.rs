@@ -1,9 +1,8 @@
-//! [`TaskBuilder`]: per-task options (name, timeout, fallible) and the
+//! [`TaskBuilder`]: per-task options (name, timeout) and the
 //! submit family that takes them.
 
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,80 +13,7 @@ use crate::handle::TaskHandle;
 use crate::run::{BlockingFn, LocalFn, Spawned};
 use crate::shared::Runtime;
 use crate::shared::{Admit, PoolShared};
-use crate::task::{Classifier, TaskOptions};
-
-/// Marks a [`TaskBuilder`] whose tasks' values are opaque to the pool (the
-/// default).
-///
-/// # Examples
-///
-/// ```
-/// let pool = taskpool::TaskPool::new(1).unwrap();
-/// let _builder: taskpool::TaskBuilder<'_, taskpool::AnyOutput> = pool.build_task();
-/// ```
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AnyOutput;
-
-/// Marks a [`TaskBuilder`] whose tasks' values are classified with
-/// [`Fallible`]; see [`TaskBuilder::fallible`].
-///
-/// # Examples
-///
-/// ```
-/// let pool = taskpool::TaskPool::new(1).unwrap();
-/// let _builder: taskpool::TaskBuilder<'_, taskpool::FallibleOutput> = pool.build_task().fallible();
-/// ```
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FallibleOutput;
-
-mod sealed {
-    pub trait Sealed {
-        const FALLIBLE: bool;
-    }
-    impl Sealed for super::AnyOutput {
-        const FALLIBLE: bool = false;
-    }
-    impl Sealed for super::FallibleOutput {
-        const FALLIBLE: bool = true;
-    }
-}
-
-/// How a builder's tasks' values of type `T` are classified. Sealed:
-/// implemented by [`AnyOutput`] for every `T` and by [`FallibleOutput`] for
-/// `T: Fallible`.
-///
-/// It only shows up in bounds: a fallible builder accepts only outputs that
-/// implement [`Fallible`].
-///
-/// # Examples
-///
-/// ```
-/// use taskpool::{OutputKind, TaskBuilder};
-///
-/// // Submits through any builder whose kind accepts `Result<u8, String>`.
-/// fn submit_one<K: OutputKind<Result<u8, String>>>(builder: TaskBuilder<'_, K>) -> Result<u8, String> {
-///     builder.submit(async { Ok(1) }).unwrap().wait().unwrap()
-/// }
-/// let pool = taskpool::TaskPool::new(1).unwrap();
-/// assert_eq!(submit_one(pool.build_task()), Ok(1));
-/// assert_eq!(submit_one(pool.build_task().fallible()), Ok(1));
-/// ```
-pub trait OutputKind<T>: sealed::Sealed {
-    #[doc(hidden)]
-    fn classifier() -> Option<Classifier<T>>;
-}
-
-impl<T> OutputKind<T> for AnyOutput {
-    fn classifier() -> Option<Classifier<T>> {
-        None
-    }
-}
-
-impl<T: Fallible> OutputKind<T> for FallibleOutput {
-    fn classifier() -> Option<Classifier<T>> {
-        Some(<T as Fallible>::failure)
-    }
-}
+use crate::task::TaskOptions;
 
 /// Options for one task, then a submit.
 ///
@@ -97,7 +23,7 @@ impl<T: Fallible> OutputKind<T> for FallibleOutput {
 /// here: [`submit`](TaskBuilder::submit),
 /// [`try_submit`](TaskBuilder::try_submit),
 /// [`submit_async`](TaskBuilder::submit_async) and
-/// [`submit_blocking`](TaskBuilder::submit_blocking). Python has no
+/// [`submit_to_thread`](TaskBuilder::submit_to_thread). Python has no
 /// builder; the options map to `asyncio.create_task(name=...)` and
 /// `asyncio.wait_for(timeout=...)`.
 ///
@@ -117,51 +43,21 @@ impl<T: Fallible> OutputKind<T> for FallibleOutput {
 /// assert_eq!(handle.wait().unwrap(), 200);
 /// ```
 #[must_use = "a task builder does nothing until one of its submit methods is called"]
-pub struct TaskBuilder<'a, K = AnyOutput> {
+pub struct TaskBuilder<'a> {
     shared: &'a Arc<PoolShared>,
     name: Option<Arc<str>>,
     timeout: Option<Duration>,
-    kind: PhantomData<K>,
 }
 
-impl<'a> TaskBuilder<'a, AnyOutput> {
-    pub(crate) fn new(shared: &'a Arc<PoolShared>) -> TaskBuilder<'a, AnyOutput> {
+impl<'a> TaskBuilder<'a> {
+    pub(crate) fn new(shared: &'a Arc<PoolShared>) -> TaskBuilder<'a> {
         TaskBuilder {
             shared,
             name: None,
             timeout: None,
-            kind: PhantomData,
         }
     }
 
-    /// Classifies the task's value with [`Fallible`] (implemented for
-    /// `Result`): an `Err` then counts in [`Stats::failed`](crate::Stats)
-    /// and, if nobody looks at it, is reported as never retrieved. The
-    /// waiter still gets the value untouched.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool
-    ///     .build_task()
-    ///     .fallible()
-    ///     .submit(async { "42".parse::<u8>() })
-    ///     .unwrap();
-    /// assert_eq!(handle.wait().unwrap(), Ok(42));
-    /// assert_eq!(pool.stats().failed, 0);
-    /// ```
-    pub fn fallible(self) -> TaskBuilder<'a, FallibleOutput> {
-        TaskBuilder {
-            shared: self.shared,
-            name: self.name,
-            timeout: self.timeout,
-            kind: PhantomData,
-        }
-    }
-}
-
-impl<'a, K> TaskBuilder<'a, K> {
     /// Names the task, for logs, errors and `Debug`.
     ///
     /// # Examples
@@ -203,15 +99,8 @@ impl<'a, K> TaskBuilder<'a, K> {
         self
     }
 
-    fn options<T>(&self) -> TaskOptions<T>
-    where
-        K: OutputKind<T>,
-    {
-        TaskOptions {
-            name: self.name.clone(),
-            timeout: self.timeout,
-            classify: K::classifier(),
-        }
+    fn options<T: Fallible>(&self) -> TaskOptions<T> {
+        TaskOptions::new(self.name.clone(), self.timeout)
     }
 
     /// Submits a future; see [`TaskPool::submit`](crate::TaskPool::submit).
@@ -242,7 +131,7 @@ impl<'a, K> TaskBuilder<'a, K> {
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
-        K: OutputKind<F::Output>,
+        F::Output: Fallible,
     {
         let options = self.options();
         self.shared
@@ -269,7 +158,7 @@ impl<'a, K> TaskBuilder<'a, K> {
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
-        K: OutputKind<F::Output>,
+        F::Output: Fallible,
     {
         let options = self.options();
         self.shared
@@ -307,7 +196,7 @@ impl<'a, K> TaskBuilder<'a, K> {
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
-        K: OutputKind<F::Output>,
+        F::Output: Fallible,
     {
         let options = self.options();
         self.shared
@@ -317,7 +206,7 @@ impl<'a, K> TaskBuilder<'a, K> {
     }
 
     /// Submits a blocking closure; see
-    /// [`TaskPool::submit_blocking`](crate::TaskPool::submit_blocking).
+    /// [`TaskPool::submit_to_thread`](crate::TaskPool::submit_to_thread).
     ///
     /// # Panics
     ///
@@ -338,23 +227,21 @@ impl<'a, K> TaskBuilder<'a, K> {
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(2).unwrap();
-    /// let handle = pool.build_task().name("hash").submit_blocking(|| 2 + 2).unwrap();
+    /// let handle = pool.build_task().name("hash").submit_to_thread(|| 2 + 2).unwrap();
     /// assert_eq!(handle.wait().unwrap(), 4);
     /// ```
-    pub fn submit_blocking<C, T>(self, closure: C) -> Result<TaskHandle<T>, SubmitError<C>>
+    pub fn submit_to_thread<C, T>(self, closure: C) -> Result<TaskHandle<T>, SubmitError<C>>
     where
         C: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
-        K: OutputKind<T>,
+        T: Fallible,
     {
         let options = self.options();
         self.shared
             .submit(BlockingFn(closure), options, Admit::Block)
             .map_err(|(refusal, payload)| SubmitError::new(refusal, payload.0))
     }
-}
 
-impl<K> TaskBuilder<'_, K> {
     /// Submits a task whose future is not `Send` (it holds an `Rc`, say):
     /// the `Send` closure `make` is sent to the daemon thread and builds
     /// the future there, where it stays. Only a
@@ -386,6 +273,7 @@ impl<K> TaskBuilder<'_, K> {
     ///
     /// let executor = taskpool::DaemonExecutor::new(2).unwrap();
     /// let handle = executor
+    ///     .pool()
     ///     .build_task()
     ///     .name("local")
     ///     .submit_local(|| async {
@@ -401,7 +289,7 @@ impl<K> TaskBuilder<'_, K> {
         C: FnOnce() -> F + Send + 'static,
         F: Future + 'static,
         F::Output: Send + 'static,
-        K: OutputKind<F::Output>,
+        F::Output: Fallible,
     {
         if self.shared.runtime() != Runtime::Daemon {
             return Err(SubmitError::new(Refusal::NoLocalThread, make));
@@ -413,12 +301,11 @@ impl<K> TaskBuilder<'_, K> {
     }
 }
 
-impl<K: sealed::Sealed> fmt::Debug for TaskBuilder<'_, K> {
+impl fmt::Debug for TaskBuilder<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskBuilder")
             .field("name", &self.name)
             .field("timeout", &self.timeout)
-            .field("fallible", &K::FALLIBLE)
             .finish()
     }
 }

@@ -3,21 +3,19 @@
 use std::cell::Cell as StdCell;
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle, ThreadId};
+use std::thread::{self, ThreadId};
 
-use crate::builder::TaskBuilder;
-use crate::error::{ConfigError, SubmitError, TrySubmitError};
+use crate::error::{ConfigError, SubmitError};
+use crate::fallible::Fallible;
 use crate::handle::TaskHandle;
 use crate::local::RunQueue;
 use crate::pool::{TaskPool, TaskPoolBuilder};
 use crate::report::{self, UnobservedFailure};
 use crate::rt;
 use crate::shared::{PoolId, PoolShared, Runtime};
-use crate::shutdown::ShutdownMode;
-use crate::stats::Stats;
-use crate::util::lock;
+use crate::shutdown::{Shutdown, ShutdownMode, Thread};
 
 /// The default name of the daemon thread.
 ///
@@ -25,7 +23,7 @@ use crate::util::lock;
 ///
 /// ```
 /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
-/// let name = executor.submit(async { std::thread::current().name().map(str::to_owned) }).unwrap();
+/// let name = executor.pool().submit(async { std::thread::current().name().map(str::to_owned) }).unwrap();
 /// assert_eq!(name.wait().unwrap().as_deref(), Some(taskpool::DEFAULT_THREAD_NAME));
 /// ```
 pub const DEFAULT_THREAD_NAME: &str = "taskpool-daemon";
@@ -73,6 +71,7 @@ pub(crate) fn is_daemon_thread_of(pool: PoolId) -> bool {
 /// let handles: Vec<_> = (0..10)
 ///     .map(|i| {
 ///         executor
+///             .pool()
 ///             .submit(async move {
 ///                 let thread = std::thread::current().name().unwrap().to_owned();
 ///                 (i, thread)
@@ -87,7 +86,7 @@ pub(crate) fn is_daemon_thread_of(pool: PoolId) -> bool {
 /// ```
 pub struct DaemonExecutor {
     pool: TaskPool,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: Arc<Thread>,
     thread_id: ThreadId,
     thread_name: Arc<str>,
 }
@@ -107,7 +106,7 @@ impl DaemonExecutor {
     ///
     /// ```
     /// let executor = taskpool::DaemonExecutor::new(3).unwrap();
-    /// assert_eq!(executor.limit(), 3);
+    /// assert_eq!(executor.pool().limit(), 3);
     /// assert!(taskpool::DaemonExecutor::new(0).is_err());
     /// assert!(taskpool::DaemonExecutor::new(usize::MAX).is_err());
     /// ```
@@ -141,130 +140,13 @@ impl DaemonExecutor {
     /// let executor = taskpool::DaemonExecutor::new(2).unwrap();
     /// let pool = executor.pool().clone();
     /// let handle = executor
+    ///     .pool()
     ///     .submit(async move { pool.submit(async { 5 }).unwrap().await.unwrap() + 1 })
     ///     .unwrap();
     /// assert_eq!(handle.wait().unwrap(), 6);
     /// ```
     pub fn pool(&self) -> &TaskPool {
         &self.pool
-    }
-
-    /// Submits a future to run on the daemon thread; see
-    /// [`TaskPool::submit`]. Python: `run_coroutine_threadsafe`,
-    /// `Executor.submit`.
-    ///
-    /// # Panics
-    ///
-    /// As [`TaskPool::submit`].
-    ///
-    /// # Errors
-    ///
-    /// [`SubmitError`] if the executor is closed or shut down; the future
-    /// comes back in it.
-    ///
-    /// # Blocking
-    ///
-    /// Blocks only when the pool has a
-    /// [`queue_capacity`](crate::TaskPoolBuilder::queue_capacity) and its queue
-    /// is full, until a slot frees (never with the default unbounded queue).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
-    /// assert_eq!(executor.submit(async { 1 + 1 }).unwrap().wait().unwrap(), 2);
-    /// ```
-    pub fn submit<F>(&self, future: F) -> Result<TaskHandle<F::Output>, SubmitError<F>>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.pool.submit(future)
-    }
-
-    /// Submits a future without ever waiting; see [`TaskPool::try_submit`].
-    ///
-    /// # Errors
-    ///
-    /// [`TrySubmitError`] if the queue is full or the executor is closed;
-    /// the future comes back in it.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
-    /// assert_eq!(executor.try_submit(async { 3 }).unwrap().wait().unwrap(), 3);
-    /// ```
-    pub fn try_submit<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TrySubmitError<F>>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.pool.try_submit(future)
-    }
-
-    /// Submits a future from async code, waiting while the queue is full;
-    /// see [`TaskPool::submit_async`].
-    ///
-    /// # Errors
-    ///
-    /// [`SubmitError`] if the executor is closed; the future comes back in
-    /// it.
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the returned future before it completes submits nothing.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    ///
-    /// let executor = Arc::new(taskpool::DaemonExecutor::new(2).unwrap());
-    /// let inner = Arc::clone(&executor);
-    /// let handle = executor
-    ///     .submit(async move { inner.submit_async(async { 4 }).await.unwrap().await.unwrap() })
-    ///     .unwrap();
-    /// assert_eq!(handle.wait().unwrap(), 4);
-    /// ```
-    pub async fn submit_async<F>(&self, future: F) -> Result<TaskHandle<F::Output>, SubmitError<F>>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.pool.submit_async(future).await
-    }
-
-    /// Runs a blocking closure on async-std's blocking thread pool under
-    /// this executor's limit; see [`TaskPool::submit_blocking`].
-    ///
-    /// # Panics
-    ///
-    /// As [`TaskPool::submit`].
-    ///
-    /// # Errors
-    ///
-    /// [`SubmitError`] if the executor is closed; the closure comes back.
-    ///
-    /// # Blocking
-    ///
-    /// Blocks only when the pool has a
-    /// [`queue_capacity`](crate::TaskPoolBuilder::queue_capacity) and its queue
-    /// is full, until a slot frees (never with the default unbounded queue).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let executor = taskpool::DaemonExecutor::new(2).unwrap();
-    /// let handle = executor.submit_blocking(|| (1..=10_u64).product::<u64>()).unwrap();
-    /// assert_eq!(handle.wait().unwrap(), 3_628_800);
-    /// ```
-    pub fn submit_blocking<C, T>(&self, closure: C) -> Result<TaskHandle<T>, SubmitError<C>>
-    where
-        C: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        self.pool.submit_blocking(closure)
     }
 
     /// Submits a task whose future is not `Send`: `make` (which is `Send`)
@@ -307,109 +189,25 @@ impl DaemonExecutor {
     where
         C: FnOnce() -> F + Send + 'static,
         F: Future + 'static,
-        F::Output: Send + 'static,
+        F::Output: Fallible + Send + 'static,
     {
-        self.build_task().submit_local(make)
+        self.pool.build_task().submit_local(make)
     }
 
-    /// Per-task options (name, timeout, fallible), then a submit.
+    /// Starts a shutdown in `mode` and returns the [`Shutdown`] to wait
+    /// for it; waiting also joins the daemon thread. Idempotent; a later
+    /// call may make a running shutdown stricter. Python:
+    /// `shutdown(wait=True)` is `shutdown(ShutdownMode::Drain).wait()`,
+    /// `shutdown(cancel_futures=True)` is
+    /// `shutdown(ShutdownMode::CancelPending).wait()`.
     ///
-    /// # Examples
-    ///
-    /// ```
-    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
-    /// let handle = executor.build_task().name("ping").submit(async { "pong" }).unwrap();
-    /// assert_eq!(handle.wait().unwrap(), "pong");
-    /// ```
-    pub fn build_task(&self) -> TaskBuilder<'_> {
-        self.pool.build_task()
-    }
-
-    /// A snapshot of the executor's figures; see [`TaskPool::stats`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let executor = taskpool::DaemonExecutor::new(2).unwrap();
-    /// executor.submit(async {}).unwrap().wait().unwrap();
-    /// assert_eq!(executor.stats().completed, 1);
-    /// ```
-    pub fn stats(&self) -> Stats {
-        self.pool.stats()
-    }
-
-    /// The current limit on running tasks.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(taskpool::DaemonExecutor::new(4).unwrap().limit(), 4);
-    /// ```
-    pub fn limit(&self) -> usize {
-        self.pool.limit()
-    }
-
-    /// Changes the limit while tasks run; see [`TaskPool::set_limit`].
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::ZeroLimit`] for zero, [`ConfigError::LimitTooLarge`]
-    /// above [`TaskPool::MAX_LIMIT`](crate::TaskPool::MAX_LIMIT); the limit
-    /// is unchanged.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
-    /// executor.set_limit(8).unwrap();
-    /// assert_eq!(executor.limit(), 8);
-    /// ```
-    pub fn set_limit(&self, limit: usize) -> Result<(), ConfigError> {
-        self.pool.set_limit(limit)
-    }
-
-    /// Stops accepting tasks without waiting; queued and running tasks go
-    /// on. Returns whether this call closed it. Python:
-    /// `shutdown(wait=False)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
-    /// assert!(executor.close());
-    /// assert!(!executor.close());
-    /// assert!(executor.submit(async {}).unwrap_err().is_closed());
-    /// ```
-    pub fn close(&self) -> bool {
-        self.pool.close()
-    }
-
-    /// Whether the executor refuses new tasks.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
-    /// executor.close();
-    /// assert!(executor.is_closed());
-    /// ```
-    pub fn is_closed(&self) -> bool {
-        self.pool.is_closed()
-    }
-
-    /// Shuts down in `mode` and joins the thread. Idempotent; a later call
-    /// may make a running shutdown stricter. Python: `shutdown(wait=True)`,
-    /// `shutdown(cancel_futures=True)`.
-    ///
-    /// Called from inside one of the executor's own tasks, it starts the
-    /// shutdown and returns at once (a task cannot wait for itself); the
-    /// thread finishes the shutdown by itself.
-    ///
-    /// # Blocking
-    ///
-    /// Blocks until the daemon thread has finished the shutdown and exited,
-    /// which is unbounded in `Drain` mode if a task never ends; `Deadline`
-    /// bounds it. Called from one of the executor's own tasks, it does not block.
+    /// This call never blocks; [`Shutdown::wait`] does (unbounded in
+    /// `Drain` mode if a task never ends; `Deadline` bounds it). Waited
+    /// for from inside one of the executor's own tasks, the `Shutdown`
+    /// returns at once (a task cannot wait for itself); the thread finishes
+    /// the shutdown by itself. [`TaskPool::shutdown`] on
+    /// [`pool()`](DaemonExecutor::pool) stops the same pool but does not
+    /// join the thread.
     ///
     /// # Examples
     ///
@@ -417,27 +215,15 @@ impl DaemonExecutor {
     /// use taskpool::{DaemonExecutor, ShutdownMode};
     ///
     /// let executor = DaemonExecutor::new(1).unwrap();
-    /// let handle = executor.submit(async { 1 }).unwrap();
-    /// executor.shutdown(ShutdownMode::Drain);
+    /// let handle = executor.pool().submit(async { 1 }).unwrap();
+    /// executor.shutdown(ShutdownMode::Drain).wait(); // drained, thread joined
     /// assert_eq!(handle.wait().unwrap(), 1);
-    /// assert!(executor.is_closed());
+    /// assert!(executor.pool().is_closed());
     /// ```
-    pub fn shutdown(&self, mode: ShutdownMode) {
+    pub fn shutdown(&self, mode: ShutdownMode) -> Shutdown {
         let shared = self.pool.shared();
         shared.begin_shutdown(mode);
-        if is_daemon_thread_of(shared.id()) {
-            return;
-        }
-        let thread = lock(&self.thread).take();
-        match thread {
-            Some(thread) => {
-                if thread.join().is_err() {
-                    report::error!("the daemon thread {:?} panicked", self.thread_name);
-                }
-            }
-            // Another caller is joining (or has joined) the thread.
-            None => shared.wait_stopped_blocking(),
-        }
+        Shutdown::joining(Arc::clone(shared), Arc::clone(&self.thread))
     }
 
     /// The daemon thread's name.
@@ -458,7 +244,7 @@ impl DaemonExecutor {
     ///
     /// ```
     /// let executor = taskpool::DaemonExecutor::new(1).unwrap();
-    /// let id = executor.submit(async { std::thread::current().id() }).unwrap().wait().unwrap();
+    /// let id = executor.pool().submit(async { std::thread::current().id() }).unwrap().wait().unwrap();
     /// assert_eq!(id, executor.thread_id());
     /// ```
     pub fn thread_id(&self) -> ThreadId {
@@ -468,19 +254,24 @@ impl DaemonExecutor {
 
 impl Drop for DaemonExecutor {
     fn drop(&mut self) {
-        self.shutdown(ShutdownMode::Drain);
+        let shutdown = self.shutdown(ShutdownMode::Drain);
+        // On the daemon thread (a task's future or output dropping the
+        // executor), waiting would deadlock: the thread finishes by itself.
+        if !is_daemon_thread_of(self.pool.shared().id()) {
+            shutdown.wait();
+        }
     }
 }
 
 impl fmt::Debug for DaemonExecutor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let stats = self.stats();
+        let stats = self.pool.stats();
         f.debug_struct("DaemonExecutor")
             .field("thread", &self.thread_name)
             .field("limit", &stats.limit)
             .field("running", &stats.running)
             .field("queued", &stats.queued)
-            .field("closed", &self.is_closed())
+            .field("closed", &self.pool.is_closed())
             .finish()
     }
 }
@@ -521,7 +312,7 @@ impl DaemonExecutorBuilder {
     ///
     /// ```
     /// let executor = taskpool::DaemonExecutor::builder().limit(7).build().unwrap();
-    /// assert_eq!(executor.limit(), 7);
+    /// assert_eq!(executor.pool().limit(), 7);
     /// ```
     pub fn limit(mut self, limit: usize) -> Self {
         self.pool = self.pool.limit(limit);
@@ -569,6 +360,7 @@ impl DaemonExecutorBuilder {
     /// ```
     /// let executor = taskpool::DaemonExecutor::builder().thread_name("DaemonThread").build().unwrap();
     /// let name = executor
+    ///     .pool()
     ///     .submit(async { std::thread::current().name().map(str::to_owned) })
     ///     .unwrap()
     ///     .wait()
@@ -606,23 +398,33 @@ impl DaemonExecutorBuilder {
         let shared = PoolShared::new(config, Runtime::Daemon);
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let driver = Arc::clone(&shared);
+        let thread_name: Arc<str> = self.thread_name.as_str().into();
+        let daemon_thread = Thread::new(Arc::clone(&thread_name));
+        let exit = daemon_thread.exit_guard();
         let thread = thread::Builder::new()
-            .name(self.thread_name.clone())
-            .spawn(move || daemon_main(driver, ready_tx))
+            .name(self.thread_name)
+            .spawn(move || {
+                let _exit = exit;
+                daemon_main(driver, ready_tx)
+            })
             .map_err(ConfigError::ThreadSpawn)?;
+        let thread_id = thread.thread().id();
+        daemon_thread.set_handle(thread);
         // The thread signals once it is inside its runtime. If it died
         // before that, joining reports it.
         if ready_rx.recv().is_err() {
-            let _ = thread.join();
+            if let Some(thread) = daemon_thread.take_handle() {
+                let _ = thread.join();
+            }
             return Err(ConfigError::ThreadSpawn(std::io::Error::other(
                 "the daemon thread exited at start",
             )));
         }
         report::info!("DaemonExecutor is started");
         Ok(DaemonExecutor {
-            thread_id: thread.thread().id(),
-            thread: Mutex::new(Some(thread)),
-            thread_name: self.thread_name.into(),
+            thread_id,
+            thread: daemon_thread,
+            thread_name,
             pool: TaskPool::from_shared(shared),
         })
     }

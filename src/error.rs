@@ -6,9 +6,9 @@
 //! handle back) and [`ConfigError`] for a bad setting.
 //!
 //! Waiting on many tasks adds [`TaskFailure`] (one task's failure, from
-//! `try_join_all` and a group), [`GroupError`], [`JoinTimeoutError`] (hands
-//! the join or group back), [`AsCompletedError`] (hands the unfinished
-//! handles back) and [`MapError`].
+//! `try_join_all` and a group), [`GroupError`], [`AsCompletedError`] (a
+//! task's failure, or the timeout handing the unfinished handles back) and
+//! [`MapError`]; their timed waits share [`WaitTimeoutError`].
 
 use std::any::Any;
 use std::fmt;
@@ -45,7 +45,7 @@ use crate::task::{Classifier, TaskId};
 /// use taskpool::{TaskErrorKind, TaskPool};
 ///
 /// let pool = TaskPool::new(2).unwrap();
-/// let handle = pool.submit(async { panic!("boom") }).unwrap();
+/// let handle = pool.submit(async { panic!("boom") as () }).unwrap();
 /// let err = handle.wait().unwrap_err();
 /// assert!(err.is_panic());
 /// assert_eq!(err.kind(), TaskErrorKind::Panicked);
@@ -134,7 +134,7 @@ impl TaskError {
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.submit(async { panic!() }).unwrap();
+    /// let handle = pool.submit(async { panic!() as () }).unwrap();
     /// let id = handle.id();
     /// assert_eq!(handle.wait().unwrap_err().id(), id);
     /// ```
@@ -148,7 +148,7 @@ impl TaskError {
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.build_task().name("fetch").submit(async { panic!() }).unwrap();
+    /// let handle = pool.build_task().name("fetch").submit(async { panic!() as () }).unwrap();
     /// assert_eq!(handle.wait().unwrap_err().name(), Some("fetch"));
     /// ```
     pub fn name(&self) -> Option<&str> {
@@ -163,7 +163,7 @@ impl TaskError {
     /// use taskpool::{TaskErrorKind, TaskPool};
     ///
     /// let pool = TaskPool::new(1).unwrap();
-    /// let handle = pool.submit(async { panic!() }).unwrap();
+    /// let handle = pool.submit(async { panic!() as () }).unwrap();
     /// assert_eq!(handle.wait().unwrap_err().kind(), TaskErrorKind::Panicked);
     /// ```
     pub fn kind(&self) -> TaskErrorKind {
@@ -181,7 +181,7 @@ impl TaskError {
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.submit(async { panic!() }).unwrap();
+    /// let handle = pool.submit(async { panic!() as () }).unwrap();
     /// assert!(handle.wait().unwrap_err().is_panic());
     /// ```
     pub fn is_panic(&self) -> bool {
@@ -232,10 +232,10 @@ impl TaskError {
     ///
     /// let executor = DaemonExecutor::new(1).unwrap();
     /// let (tx, rx) = std::sync::mpsc::channel::<()>();
-    /// let blocker = executor.submit(async move { let _ = rx; std::future::pending::<()>().await }).unwrap();
-    /// let queued = executor.submit(async {}).unwrap();
+    /// let blocker = executor.pool().submit(async move { let _ = rx; std::future::pending::<()>().await }).unwrap();
+    /// let queued = executor.pool().submit(async {}).unwrap();
     /// // Cancel what is queued; the running blocker is cancelled by the deadline.
-    /// executor.shutdown(ShutdownMode::Deadline(std::time::Duration::ZERO));
+    /// executor.shutdown(ShutdownMode::Deadline(std::time::Duration::ZERO)).wait();
     /// assert!(queued.wait().unwrap_err().is_shutdown());
     /// assert!(blocker.wait().unwrap_err().is_cancelled());
     /// drop(tx);
@@ -273,7 +273,7 @@ impl TaskError {
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.submit(async { panic!("disk {} is full", 3) }).unwrap();
+    /// let handle = pool.submit(async { panic!("disk {} is full", 3) as () }).unwrap();
     /// assert_eq!(handle.wait().unwrap_err().panic_message(), Some("disk 3 is full"));
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
@@ -295,7 +295,7 @@ impl TaskError {
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.submit(async { std::panic::panic_any(42_u32) }).unwrap();
+    /// let handle = pool.submit(async { std::panic::panic_any(42_u32) as () }).unwrap();
     /// let payload = handle.wait().unwrap_err().into_panic();
     /// assert_eq!(payload.downcast_ref::<u32>(), Some(&42));
     /// // std::panic::resume_unwind(payload) would re-raise it here.
@@ -631,11 +631,14 @@ impl<F> fmt::Display for TrySubmitError<F> {
 
 impl<F> std::error::Error for TrySubmitError<F> {}
 
-/// A bounded wait ran out before the task finished. The handle comes back,
-/// so the caller can wait again.
+/// A blocking wait ran out of time; what was waited on is still yours.
 ///
-/// Python: the `TimeoutError` of `Future.result(timeout)`, after which the
-/// future is still there to wait on.
+/// Returned by the timed waits of [`TaskHandle`](crate::TaskHandle),
+/// [`JoinAll`](crate::JoinAll), [`TryJoinAll`](crate::TryJoinAll) and
+/// [`TaskGroup`](crate::TaskGroup). Those waits borrow what they wait on,
+/// so this error carries nothing but what it reports: wait again, cancel,
+/// or drop. Python: `concurrent.futures.TimeoutError` from
+/// `Future.result(timeout)`.
 ///
 /// # Examples
 ///
@@ -644,71 +647,84 @@ impl<F> std::error::Error for TrySubmitError<F> {}
 ///
 /// let pool = taskpool::TaskPool::new(1).unwrap();
 /// let (tx, rx) = async_channel::bounded(1);
-/// let handle = pool.submit(async move { rx.recv().await.unwrap() }).unwrap();
+/// let mut handle = pool.submit(async move { rx.recv().await.unwrap() }).unwrap();
 /// let err = handle.wait_timeout(Duration::from_millis(1)).unwrap_err();
-/// assert_eq!(err.to_string(), format!("timed out waiting for task {}", err.handle().id()));
-/// let handle = err.into_inner(); // still ours: wait again
-/// tx.send_blocking(9).unwrap();
+/// assert_eq!(err.to_string(), format!("timed out waiting for task {}", handle.id()));
+/// tx.send_blocking(9).unwrap(); // the handle is still ours: wait again
 /// assert_eq!(handle.wait().unwrap(), 9);
 /// ```
-pub struct WaitTimeoutError<T> {
-    handle: TaskHandle<T>,
+#[derive(Clone, Debug)]
+pub struct WaitTimeoutError {
+    waited: Waited,
 }
 
-impl<T> WaitTimeoutError<T> {
-    pub(crate) fn new(handle: TaskHandle<T>) -> WaitTimeoutError<T> {
-        WaitTimeoutError { handle }
+#[derive(Clone, Debug)]
+enum Waited {
+    Task(TaskId, Option<Arc<str>>),
+    Many { unfinished: usize, total: usize },
+}
+
+impl WaitTimeoutError {
+    pub(crate) fn task(id: TaskId, name: Option<Arc<str>>) -> WaitTimeoutError {
+        WaitTimeoutError {
+            waited: Waited::Task(id, name),
+        }
     }
 
-    /// The handle that was being waited on.
+    pub(crate) fn many(unfinished: usize, total: usize) -> WaitTimeoutError {
+        WaitTimeoutError {
+            waited: Waited::Many { unfinished, total },
+        }
+    }
+
+    /// How many of the tasks waited on had not finished (1 for a single
+    /// handle).
     ///
     /// # Examples
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.submit(std::future::pending::<()>()).unwrap();
-    /// let id = handle.id();
-    /// let err = handle.wait_timeout(std::time::Duration::ZERO).unwrap_err();
-    /// assert_eq!(err.handle().id(), id);
+    /// let stuck = pool.submit(std::future::pending::<()>()).unwrap();
+    /// let mut join = taskpool::join_all([stuck]);
+    /// let err = join.wait_timeout(std::time::Duration::ZERO).unwrap_err();
+    /// assert_eq!((err.unfinished(), err.total()), (1, 1));
     /// ```
-    pub fn handle(&self) -> &TaskHandle<T> {
-        &self.handle
+    pub fn unfinished(&self) -> usize {
+        match self.waited {
+            Waited::Task(..) => 1,
+            Waited::Many { unfinished, .. } => unfinished,
+        }
     }
 
-    /// Gives the handle back, to wait again or cancel.
+    /// How many tasks were waited on (1 for a single handle).
     ///
     /// # Examples
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.submit(std::future::pending::<()>()).unwrap();
-    /// let handle = handle.wait_timeout(std::time::Duration::ZERO).unwrap_err().into_inner();
-    /// assert!(handle.cancel());
+    /// let mut handle = pool.submit(std::future::pending::<()>()).unwrap();
+    /// assert_eq!(handle.wait_timeout(std::time::Duration::ZERO).unwrap_err().total(), 1);
     /// ```
-    pub fn into_inner(self) -> TaskHandle<T> {
-        self.handle
+    pub fn total(&self) -> usize {
+        match self.waited {
+            Waited::Task(..) => 1,
+            Waited::Many { total, .. } => total,
+        }
     }
 }
 
-impl<T> fmt::Debug for WaitTimeoutError<T> {
+impl fmt::Display for WaitTimeoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WaitTimeoutError")
-            .field("task", &self.handle.id())
-            .finish()
+        match &self.waited {
+            Waited::Task(id, name) => write!(f, "timed out waiting for {}", TaskLabel(*id, name.as_deref())),
+            Waited::Many { unfinished, total } => {
+                write!(f, "timed out with {unfinished} of {total} tasks unfinished")
+            }
+        }
     }
 }
 
-impl<T> fmt::Display for WaitTimeoutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "timed out waiting for {}",
-            TaskLabel(self.handle.id(), self.handle.name())
-        )
-    }
-}
-
-impl<T> std::error::Error for WaitTimeoutError<T> {}
+impl std::error::Error for WaitTimeoutError {}
 
 /// A bad setting given to a builder, `new` or `set_limit`.
 ///
@@ -775,18 +791,18 @@ impl std::error::Error for ConfigError {
 /// input (or in submission order), its id, and its outcome.
 ///
 /// The outcome is either a [`TaskError`] (the task panicked, was
-/// cancelled, timed out, or never ran) or the task's own value, when the
-/// task was submitted [fallible](crate::TaskBuilder::fallible) and its
+/// cancelled, timed out, or never ran) or the task's own value, when that
 /// value counts as a failure under [`Fallible`](crate::Fallible) — an
-/// `Err`, say, handed back untouched.
+/// `Err`, say, handed back untouched. No opt-in is needed: a `Result`
+/// output's `Err` always counts.
 ///
 /// # Examples
 ///
 /// ```
 /// let pool = taskpool::TaskPool::new(2).unwrap();
 /// let handles = vec![
-///     pool.build_task().fallible().submit(async { Ok(1) }).unwrap(),
-///     pool.build_task().fallible().submit(async { Err("no route") }).unwrap(),
+///     pool.submit(async { Ok(1) }).unwrap(),
+///     pool.submit(async { Err("no route") }).unwrap(),
 /// ];
 /// let failure = taskpool::try_join_all(handles).wait().unwrap_err();
 /// assert_eq!(failure.index(), 1);
@@ -806,19 +822,40 @@ pub struct TaskFailure<T> {
 impl<T> TaskFailure<T> {
     /// The failure of a finished task, taken from its handle.
     pub(crate) fn from_finished(index: usize, handle: TaskHandle<T>) -> TaskFailure<T> {
+        match TaskFailure::take(index, handle, Err::<std::convert::Infallible, T>) {
+            Ok(never) => match never {},
+            Err(failure) => failure,
+        }
+    }
+
+    /// Takes a finished task's outcome. A value goes to `success`, which
+    /// turns it into a success or gives it back as a failure; an outcome
+    /// without a value is a failure.
+    pub(crate) fn take<S>(
+        index: usize,
+        handle: TaskHandle<T>,
+        success: impl FnOnce(T) -> Result<S, T>,
+    ) -> Result<S, TaskFailure<T>> {
         let id = handle.id();
         let name = handle.core().name_arc();
         let classify = handle.core().classifier();
-        let outcome = handle
+        let outcome = match handle
             .take_finished()
-            .expect("a failure is built only from a finished task's handle");
-        TaskFailure {
+            .expect("a failure is built only from a finished task's handle")
+        {
+            Ok(value) => match success(value) {
+                Ok(success) => return Ok(success),
+                Err(value) => Ok(value),
+            },
+            Err(e) => Err(e),
+        };
+        Err(TaskFailure {
             index,
             id,
             name,
             outcome,
             classify,
-        }
+        })
     }
 
     /// The task's position: in the input of `try_join_all`, or in the
@@ -828,7 +865,7 @@ impl<T> TaskFailure<T> {
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handles = vec![pool.submit(async {}).unwrap(), pool.submit(async { panic!() }).unwrap()];
+    /// let handles = vec![pool.submit(async {}).unwrap(), pool.submit(async { panic!() as () }).unwrap()];
     /// assert_eq!(taskpool::try_join_all(handles).wait().unwrap_err().index(), 1);
     /// ```
     pub fn index(&self) -> usize {
@@ -841,7 +878,7 @@ impl<T> TaskFailure<T> {
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.submit(async { panic!() }).unwrap();
+    /// let handle = pool.submit(async { panic!() as () }).unwrap();
     /// let id = handle.id();
     /// assert_eq!(taskpool::try_join_all([handle]).wait().unwrap_err().id(), id);
     /// ```
@@ -855,21 +892,21 @@ impl<T> TaskFailure<T> {
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.submit(async { panic!("boom") }).unwrap();
+    /// let handle = pool.submit(async { panic!("boom") as () }).unwrap();
     /// assert!(taskpool::try_join_all([handle]).wait().unwrap_err().is_panic());
     /// ```
     pub fn is_panic(&self) -> bool {
         self.task_error().is_some_and(TaskError::is_panic)
     }
 
-    /// Whether the task returned a value that counts as a failure (a
-    /// fallible task's `Err`), rather than ending without a value.
+    /// Whether the task returned a value that counts as a failure (an
+    /// `Err`), rather than ending without a value.
     ///
     /// # Examples
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.build_task().fallible().submit(async { Err::<(), _>(7) }).unwrap();
+    /// let handle = pool.submit(async { Err::<(), _>(7) }).unwrap();
     /// assert!(taskpool::try_join_all([handle]).wait().unwrap_err().is_value());
     /// ```
     pub fn is_value(&self) -> bool {
@@ -897,7 +934,7 @@ impl<T> TaskFailure<T> {
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.build_task().fallible().submit(async { "x".parse::<u8>() }).unwrap();
+    /// let handle = pool.submit(async { "x".parse::<u8>() }).unwrap();
     /// let failure = taskpool::try_join_all([handle]).wait().unwrap_err();
     /// assert!(failure.value().unwrap().is_err());
     /// ```
@@ -911,7 +948,7 @@ impl<T> TaskFailure<T> {
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.build_task().fallible().submit(async { Err::<u8, _>("bad") }).unwrap();
+    /// let handle = pool.submit(async { Err::<u8, _>("bad") }).unwrap();
     /// let outcome = taskpool::try_join_all([handle]).wait().unwrap_err().into_outcome();
     /// assert_eq!(outcome.unwrap(), Err("bad"));
     /// ```
@@ -991,7 +1028,7 @@ impl<T> GroupError<T> {
     /// ```
     /// let pool = taskpool::TaskPool::new(1).unwrap();
     /// let group = pool.task_group::<Result<(), ()>>();
-    /// group.submit(async { panic!("boom") }).unwrap();
+    /// group.submit(async { panic!("boom") as Result<(), ()> }).unwrap();
     /// assert!(group.wait().unwrap_err().failures()[0].is_panic());
     /// ```
     pub fn failures(&self) -> &[TaskFailure<T>] {
@@ -1047,138 +1084,41 @@ impl<T> fmt::Display for GroupError<T> {
 
 impl<T> std::error::Error for GroupError<T> {}
 
-/// A bounded wait on many tasks — a [`JoinAll`](crate::JoinAll),
-/// [`TryJoinAll`](crate::TryJoinAll) or [`TaskGroup`](crate::TaskGroup) —
-/// ran out before they finished. What was waited on comes back, untouched,
-/// so the caller can wait again (or drop it).
+/// What an [`as_completed`](crate::as_completed) iteration yields instead
+/// of a value: a task that ended without one (the iteration goes on), or
+/// the overall timeout (the iteration ends).
 ///
-/// Python: the `TimeoutError` of `asyncio.wait_for(gather(...), t)`, except
-/// that nothing is cancelled.
+/// A task that panicked, was cancelled, timed out or never ran comes as
+/// this error with its input position ([`index`](AsCompletedError::index))
+/// and its [`TaskError`]; the next item is the next task to finish. A
+/// task's own typed `Err` is a value, not this error: it comes as
+/// `Ok((index, Err(e)))`. When the timeout passes, the handles not yielded
+/// yet come back, each with its input position, so nothing is lost: wait
+/// on them again, or cancel them; the iteration ends after that error.
 ///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-///
-/// let pool = taskpool::TaskPool::new(2).unwrap();
-/// let (release, blocked) = async_channel::bounded::<()>(1);
-/// let handles = vec![
-///     pool.submit(async { 1 }).unwrap(),
-///     pool.submit(async move { blocked.recv().await.unwrap(); 2 }).unwrap(),
-/// ];
-/// while !handles[0].is_finished() {
-///     std::thread::yield_now();
-/// }
-/// let err = taskpool::join_all(handles).wait_timeout(Duration::from_millis(10)).unwrap_err();
-/// assert_eq!((err.unfinished(), err.total()), (1, 2));
-/// assert_eq!(err.to_string(), "timed out with 1 of 2 tasks unfinished");
-/// release.send_blocking(()).unwrap();
-/// let outcomes = err.into_inner().wait();
-/// assert_eq!(outcomes.len(), 2);
-/// ```
-pub struct JoinTimeoutError<J> {
-    inner: J,
-    unfinished: usize,
-    total: usize,
-}
-
-impl<J> JoinTimeoutError<J> {
-    pub(crate) fn new(inner: J, unfinished: usize, total: usize) -> JoinTimeoutError<J> {
-        JoinTimeoutError {
-            inner,
-            unfinished,
-            total,
-        }
-    }
-
-    /// How many tasks had not finished when the wait gave up.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let stuck = pool.submit(std::future::pending::<()>()).unwrap();
-    /// let err = taskpool::join_all([stuck]).wait_timeout(std::time::Duration::ZERO).unwrap_err();
-    /// assert_eq!(err.unfinished(), 1);
-    /// ```
-    pub fn unfinished(&self) -> usize {
-        self.unfinished
-    }
-
-    /// How many tasks were waited on.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let stuck = pool.submit(std::future::pending::<()>()).unwrap();
-    /// let err = taskpool::join_all([stuck]).wait_timeout(std::time::Duration::ZERO).unwrap_err();
-    /// assert_eq!(err.total(), 1);
-    /// ```
-    pub fn total(&self) -> usize {
-        self.total
-    }
-
-    /// Gives back what was waited on, to wait again or drop.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let group = pool.task_group::<Result<(), ()>>();
-    /// group.submit(std::future::pending()).unwrap();
-    /// let group = group.wait_timeout(std::time::Duration::ZERO).unwrap_err().into_inner();
-    /// drop(group); // cancels what is left
-    /// ```
-    pub fn into_inner(self) -> J {
-        self.inner
-    }
-}
-
-impl<J> fmt::Debug for JoinTimeoutError<J> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinTimeoutError")
-            .field("unfinished", &self.unfinished)
-            .field("total", &self.total)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<J> fmt::Display for JoinTimeoutError<J> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "timed out with {} of {} tasks unfinished",
-            self.unfinished, self.total
-        )
-    }
-}
-
-impl<J> std::error::Error for JoinTimeoutError<J> {}
-
-/// An [`as_completed`](crate::as_completed) iteration ran out of time. The
-/// handles it had not yielded come back, each with its position in the
-/// input, so nothing is lost: wait on them again, or cancel them. The
-/// iteration ends after this error.
-///
-/// Python: the `TimeoutError` raised by `as_completed(fs, timeout)`, except
-/// that Python keeps the futures and this hands them back.
+/// Python: in `for f in as_completed(fs, timeout): f.result()`, both the
+/// task's exception and the iterator's `TimeoutError` are raised in the
+/// same loop; Python keeps the futures, this hands them back.
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
 ///
-/// let pool = taskpool::TaskPool::new(2).unwrap();
+/// let pool = taskpool::TaskPool::new(3).unwrap();
 /// let handles = vec![
 ///     pool.submit(std::future::pending::<u8>()).unwrap(),
-///     pool.submit(async { 1 }).unwrap(),
+///     pool.submit(async { 1_u8 }).unwrap(),
+///     pool.submit(async { panic!("boom") as u8 }).unwrap(),
 /// ];
-/// while !handles[1].is_finished() {
+/// while !(handles[1].is_finished() && handles[2].is_finished()) {
 ///     std::thread::yield_now();
 /// }
 /// let mut results = taskpool::as_completed(handles).timeout(Duration::from_millis(20));
-/// assert_eq!(results.next().unwrap().unwrap().0, 1); // the finished one
+/// assert_eq!(results.next().unwrap().unwrap(), (1, 1)); // finished ones first, in input order
+/// let failed = results.next().unwrap().unwrap_err();
+/// assert_eq!(failed.index(), Some(2));
+/// assert!(failed.task_error().unwrap().is_panic());
 /// let err = results.next().unwrap().unwrap_err();
 /// assert!(err.is_timeout());
 /// assert_eq!(err.to_string(), "timed out with 1 task unfinished");
@@ -1188,15 +1128,31 @@ impl<J> std::error::Error for JoinTimeoutError<J> {}
 /// assert!(results.next().is_none());
 /// ```
 pub struct AsCompletedError<T> {
-    unfinished: Vec<(usize, TaskHandle<T>)>,
+    repr: AsCompletedRepr<T>,
+}
+
+enum AsCompletedRepr<T> {
+    /// The task at this input position ended without a value.
+    Task(usize, TaskError),
+    /// The timeout passed; the handles not yielded, in input order.
+    TimedOut(Vec<(usize, TaskHandle<T>)>),
 }
 
 impl<T> AsCompletedError<T> {
-    pub(crate) fn timed_out(unfinished: Vec<(usize, TaskHandle<T>)>) -> AsCompletedError<T> {
-        AsCompletedError { unfinished }
+    pub(crate) fn task(index: usize, error: TaskError) -> AsCompletedError<T> {
+        AsCompletedError {
+            repr: AsCompletedRepr::Task(index, error),
+        }
     }
 
-    /// Whether the iteration ran out of time (for now, the only reason).
+    pub(crate) fn timed_out(unfinished: Vec<(usize, TaskHandle<T>)>) -> AsCompletedError<T> {
+        AsCompletedError {
+            repr: AsCompletedRepr::TimedOut(unfinished),
+        }
+    }
+
+    /// Whether the iteration ran out of time (and so ends), rather than a
+    /// task ending without a value.
     ///
     /// # Examples
     ///
@@ -1207,10 +1163,65 @@ impl<T> AsCompletedError<T> {
     /// assert!(it.next().unwrap().unwrap_err().is_timeout());
     /// ```
     pub fn is_timeout(&self) -> bool {
-        true
+        matches!(self.repr, AsCompletedRepr::TimedOut(_))
     }
 
-    /// The handles not yielded, with their input positions, in input order.
+    /// The input position of the task that ended without a value; `None`
+    /// for the timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handles = vec![pool.submit(async { 1 }).unwrap(), pool.submit(async { panic!() }).unwrap()];
+    /// let failed = taskpool::as_completed(handles).find_map(Result::err).unwrap();
+    /// assert_eq!(failed.index(), Some(1));
+    /// ```
+    pub fn index(&self) -> Option<usize> {
+        match &self.repr {
+            AsCompletedRepr::Task(index, _) => Some(*index),
+            AsCompletedRepr::TimedOut(_) => None,
+        }
+    }
+
+    /// Why the task ended without a value; `None` for the timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.submit(std::future::pending::<()>()).unwrap();
+    /// handle.cancel();
+    /// let err = taskpool::as_completed([handle]).next().unwrap().unwrap_err();
+    /// assert!(err.task_error().unwrap().is_cancelled());
+    /// ```
+    pub fn task_error(&self) -> Option<&TaskError> {
+        match &self.repr {
+            AsCompletedRepr::Task(_, error) => Some(error),
+            AsCompletedRepr::TimedOut(_) => None,
+        }
+    }
+
+    /// Takes out why the task ended without a value (to resume its panic,
+    /// say); `None` for the timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.submit(async { panic!("boom") as () }).unwrap();
+    /// let err = taskpool::as_completed([handle]).next().unwrap().unwrap_err();
+    /// assert_eq!(err.into_task_error().unwrap().panic_message(), Some("boom"));
+    /// ```
+    pub fn into_task_error(self) -> Option<TaskError> {
+        match self.repr {
+            AsCompletedRepr::Task(_, error) => Some(error),
+            AsCompletedRepr::TimedOut(_) => None,
+        }
+    }
+
+    /// The handles not yielded when time ran out, with their input
+    /// positions, in input order; empty for a task's failure.
     ///
     /// # Examples
     ///
@@ -1223,10 +1234,14 @@ impl<T> AsCompletedError<T> {
     /// assert_eq!(err.unfinished()[0].1.id(), id);
     /// ```
     pub fn unfinished(&self) -> &[(usize, TaskHandle<T>)] {
-        &self.unfinished
+        match &self.repr {
+            AsCompletedRepr::Task(..) => &[],
+            AsCompletedRepr::TimedOut(unfinished) => unfinished,
+        }
     }
 
-    /// Gives back the handles not yielded, with their input positions.
+    /// Gives back the handles not yielded when time ran out, with their
+    /// input positions; empty for a task's failure.
     ///
     /// # Examples
     ///
@@ -1239,35 +1254,55 @@ impl<T> AsCompletedError<T> {
     /// }
     /// ```
     pub fn into_inner(self) -> Vec<(usize, TaskHandle<T>)> {
-        self.unfinished
+        match self.repr {
+            AsCompletedRepr::Task(..) => Vec::new(),
+            AsCompletedRepr::TimedOut(unfinished) => unfinished,
+        }
     }
 }
 
 impl<T> fmt::Debug for AsCompletedError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ids: Vec<TaskId> = self.unfinished.iter().map(|(_, h)| h.id()).collect();
-        f.debug_struct("AsCompletedError").field("unfinished", &ids).finish()
+        let mut d = f.debug_struct("AsCompletedError");
+        match &self.repr {
+            AsCompletedRepr::Task(index, error) => d.field("index", index).field("error", error),
+            AsCompletedRepr::TimedOut(unfinished) => {
+                let ids: Vec<TaskId> = unfinished.iter().map(|(_, h)| h.id()).collect();
+                d.field("unfinished", &ids)
+            }
+        };
+        d.finish()
     }
 }
 
 impl<T> fmt::Display for AsCompletedError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.unfinished.len() {
-            1 => f.write_str("timed out with 1 task unfinished"),
-            n => write!(f, "timed out with {n} tasks unfinished"),
+        match &self.repr {
+            AsCompletedRepr::Task(index, error) => write!(f, "item {index}: {error}"),
+            AsCompletedRepr::TimedOut(unfinished) => match unfinished.len() {
+                1 => f.write_str("timed out with 1 task unfinished"),
+                n => write!(f, "timed out with {n} tasks unfinished"),
+            },
         }
     }
 }
 
 impl<T> std::error::Error for AsCompletedError<T> {}
 
-/// Why a [`map`](crate::TaskPool::map) iteration ended early: its overall
-/// timeout passed, or the pool refused to take the next item (it was
-/// closed). Yielded once, at the position of the first item not delivered;
-/// the iteration ends after it.
+/// What a [`map`](crate::TaskPool::map) iteration yields instead of an
+/// item's value: the item's task ended without a value (the iteration goes
+/// on), the overall timeout passed, or the pool refused to take the next
+/// item (it was closed, or the per-item
+/// [`task_timeout`](crate::MapIter::task_timeout) is zero). After a
+/// timeout or a refusal the iteration ends. Each comes at the position of
+/// its item ([`index`](MapError::index)).
 ///
-/// Python: the `TimeoutError` that `Executor.map`'s iterator raises, or the
-/// `RuntimeError` of submitting after shutdown.
+/// A task's own typed `Err` is a value, not this error: it comes as
+/// `Ok(Err(e))`.
+///
+/// Python: the exception that `Executor.map`'s iterator re-raises for an
+/// item, its `TimeoutError`, or the `RuntimeError` of submitting after
+/// shutdown.
 ///
 /// # Examples
 ///
@@ -1287,22 +1322,40 @@ impl<T> std::error::Error for AsCompletedError<T> {}
 /// ```
 pub struct MapError<F> {
     index: usize,
-    refused: Option<SubmitError<F>>,
+    repr: MapRepr<F>,
+}
+
+enum MapRepr<F> {
+    /// The item's task ended without a value.
+    Task(TaskError),
+    TimedOut,
+    Refused(SubmitError<F>),
 }
 
 impl<F> MapError<F> {
+    pub(crate) fn task(index: usize, error: TaskError) -> MapError<F> {
+        MapError {
+            index,
+            repr: MapRepr::Task(error),
+        }
+    }
+
     pub(crate) fn timed_out(index: usize) -> MapError<F> {
-        MapError { index, refused: None }
+        MapError {
+            index,
+            repr: MapRepr::TimedOut,
+        }
     }
 
     pub(crate) fn refused(index: usize, error: SubmitError<F>) -> MapError<F> {
         MapError {
             index,
-            refused: Some(error),
+            repr: MapRepr::Refused(error),
         }
     }
 
-    /// The position of the first item not delivered.
+    /// The item's position in the input: the item whose task failed, or
+    /// the first item not delivered.
     ///
     /// # Examples
     ///
@@ -1315,6 +1368,44 @@ impl<F> MapError<F> {
         self.index
     }
 
+    /// Why the item's task ended without a value (it panicked, was
+    /// cancelled, timed out, or never ran); `None` if the map itself ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let mut it = pool.map([0, 1], 1, |i| async move { assert_eq!(i, 0); i }).unwrap();
+    /// assert_eq!(it.next().unwrap().unwrap(), 0);
+    /// let err = it.next().unwrap().unwrap_err();
+    /// assert!(err.task_error().unwrap().is_panic());
+    /// assert!(it.next().is_none()); // the input had two items
+    /// ```
+    pub fn task_error(&self) -> Option<&TaskError> {
+        match &self.repr {
+            MapRepr::Task(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Takes out why the item's task ended without a value; `None` if the
+    /// map itself ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let mut it = pool.map([()], 1, |_| async { panic!("boom") as () }).unwrap();
+    /// let error = it.next().unwrap().unwrap_err().into_task_error().unwrap();
+    /// assert_eq!(error.panic_message(), Some("boom"));
+    /// ```
+    pub fn into_task_error(self) -> Option<TaskError> {
+        match self.repr {
+            MapRepr::Task(error) => Some(error),
+            _ => None,
+        }
+    }
+
     /// Whether the map's overall timeout passed.
     ///
     /// # Examples
@@ -1325,7 +1416,7 @@ impl<F> MapError<F> {
     /// assert!(it.next().unwrap().unwrap_err().is_timeout());
     /// ```
     pub fn is_timeout(&self) -> bool {
-        self.refused.is_none()
+        matches!(self.repr, MapRepr::TimedOut)
     }
 
     /// Whether the pool was closed, so the item could not be submitted.
@@ -1339,7 +1430,21 @@ impl<F> MapError<F> {
     /// assert!(it.next().unwrap().unwrap_err().is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.refused.as_ref().is_some_and(SubmitError::is_closed)
+        matches!(&self.repr, MapRepr::Refused(e) if e.is_closed())
+    }
+
+    /// Whether the item could not be submitted because the per-item
+    /// [`task_timeout`](crate::MapIter::task_timeout) is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let mut it = pool.map([1], 1, |i| async move { i }).unwrap().task_timeout(std::time::Duration::ZERO);
+    /// assert!(it.next().unwrap().unwrap_err().is_invalid_timeout());
+    /// ```
+    pub fn is_invalid_timeout(&self) -> bool {
+        matches!(&self.repr, MapRepr::Refused(e) if e.is_invalid_timeout())
     }
 
     /// Gives back the future the pool refused, if that is what ended the
@@ -1356,7 +1461,10 @@ impl<F> MapError<F> {
     /// assert_eq!(other.submit(future).unwrap().wait().unwrap(), 10);
     /// ```
     pub fn into_inner(self) -> Option<F> {
-        self.refused.map(SubmitError::into_inner)
+        match self.repr {
+            MapRepr::Refused(e) => Some(e.into_inner()),
+            _ => None,
+        }
     }
 }
 
@@ -1364,9 +1472,10 @@ impl<F> fmt::Debug for MapError<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("MapError");
         d.field("index", &self.index);
-        match &self.refused {
-            None => d.field("timed_out", &true),
-            Some(e) => d.field("refused", &e.refusal),
+        match &self.repr {
+            MapRepr::Task(error) => d.field("error", error),
+            MapRepr::TimedOut => d.field("timed_out", &true),
+            MapRepr::Refused(e) => d.field("refused", &e.refusal),
         };
         d.finish()
     }
@@ -1374,9 +1483,10 @@ impl<F> fmt::Debug for MapError<F> {
 
 impl<F> fmt::Display for MapError<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.refused {
-            None => write!(f, "map timed out waiting for item {}", self.index),
-            Some(e) => write!(f, "map could not submit item {}: {}", self.index, e.refusal),
+        match &self.repr {
+            MapRepr::Task(error) => write!(f, "map item {}: {error}", self.index),
+            MapRepr::TimedOut => write!(f, "map timed out waiting for item {}", self.index),
+            MapRepr::Refused(e) => write!(f, "map could not submit item {}: {}", self.index, e.refusal),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::error::{TaskError, WaitTimeoutError};
-use crate::task::{TaskCore, TaskId, TaskRef};
+use crate::task::{Job, TaskCore, TaskId, TaskRef};
 use crate::util::deadline_after;
 
 /// An owned permission to wait for a task's outcome, and to cancel it.
@@ -24,6 +24,11 @@ use crate::util::deadline_after;
 /// Dropping the handle detaches the task: it keeps running, and its
 /// outcome is discarded (a failure nobody looked at is logged once).
 ///
+/// The timed waits borrow the handle, so after one runs out the handle is
+/// still there to wait on again, cancel or `.await`. To cancel from another
+/// thread while this one waits, give that thread a
+/// [`CancelHandle`](TaskHandle::cancel_handle).
+///
 /// Python: `concurrent.futures.Future` (`result(timeout)`, `cancel()`,
 /// `done()`, `running()`), or an awaitable `asyncio.Task`.
 ///
@@ -37,7 +42,7 @@ use crate::util::deadline_after;
 /// executor thread, and once every thread does so nothing runs: a wait
 /// that would block there panics too, naming `.await` (as tokio's
 /// `block_on` panics inside a runtime). A blocking closure
-/// ([`submit_blocking`](crate::TaskPool::submit_blocking)) runs on a
+/// ([`submit_to_thread`](crate::TaskPool::submit_to_thread)) runs on a
 /// thread of its own and may wait.
 ///
 /// [`DaemonExecutor`]: crate::DaemonExecutor
@@ -53,23 +58,19 @@ use crate::util::deadline_after;
 ///
 /// let executor = DaemonExecutor::new(3).unwrap();
 /// let mut handle = executor
+///     .pool()
 ///     .submit(async {
 ///         futures_timer::Delay::new(Duration::from_millis(30)).await;
 ///         "KEK"
 ///     })
 ///     .unwrap();
-/// let mut waited = 0;
 /// let outcome = loop {
 ///     match handle.wait_timeout(Duration::from_millis(10)) {
 ///         Ok(outcome) => break outcome,
-///         Err(timeout) => {
-///             waited += 1; // log "Waiting for task ..." here
-///             handle = timeout.into_inner();
-///         }
+///         Err(_elapsed) => println!("Waiting for task {}", handle.id()),
 ///     }
 /// };
 /// assert_eq!(outcome.unwrap(), "KEK");
-/// # let _ = waited;
 /// ```
 pub struct TaskHandle<T> {
     task: Arc<dyn TaskRef<T>>,
@@ -181,6 +182,34 @@ impl<T> TaskHandle<T> {
         self.task.cancel()
     }
 
+    /// A handle that can only cancel this task, for another thread to hold
+    /// while this one waits. Cheap to clone; it keeps nothing alive but
+    /// the task's bookkeeping. Python has no split: a `Future` is shared.
+    /// tokio's peer is `JoinHandle::abort_handle`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let mut handle = pool.submit(std::future::pending::<()>()).unwrap();
+    /// let canceller = handle.cancel_handle();
+    /// std::thread::spawn(move || canceller.cancel());
+    /// let outcome = loop {
+    ///     match handle.wait_timeout(Duration::from_millis(10)) {
+    ///         Ok(outcome) => break outcome,
+    ///         Err(_) => continue, // still running: keep waiting
+    ///     }
+    /// };
+    /// assert!(outcome.unwrap_err().is_cancelled());
+    /// ```
+    pub fn cancel_handle(&self) -> CancelHandle {
+        CancelHandle {
+            task: Arc::clone(&self.task).job(),
+        }
+    }
+
     /// Blocks until the task ends and returns its outcome. Python:
     /// `Future.result()`.
     ///
@@ -190,7 +219,8 @@ impl<T> TaskHandle<T> {
     /// there can deadlock the executor) or on the daemon thread of the
     /// executor that runs this task (see the [type docs](TaskHandle)).
     /// Panics with "`TaskHandle` polled after its outcome was taken" if the
-    /// handle was already awaited (through `&mut handle`) to completion.
+    /// outcome was already taken (by a timed wait or an `.await` through
+    /// `&mut handle` that returned it).
     ///
     /// # Errors
     ///
@@ -228,13 +258,15 @@ impl<T> TaskHandle<T> {
     /// there can deadlock the executor) or on the daemon thread of the
     /// executor that runs this task (see the [type docs](TaskHandle)).
     /// Panics with "`TaskHandle` polled after its outcome was taken" if the
-    /// handle was already awaited (through `&mut handle`) to completion.
+    /// outcome was already taken (by a timed wait or an `.await` through
+    /// `&mut handle` that returned it).
     ///
     /// # Errors
     ///
-    /// Returns a [`WaitTimeoutError`] holding this handle if the task had
-    /// not ended in time: take it back with
-    /// [`into_inner`](WaitTimeoutError::into_inner) and wait again.
+    /// The outer error is a [`WaitTimeoutError`] if the task had not ended
+    /// in time; the handle is untouched: wait again, cancel or drop it. The
+    /// inner `Result` is the task's outcome, as [`wait`](TaskHandle::wait)
+    /// returns it.
     ///
     /// # Blocking
     ///
@@ -247,12 +279,12 @@ impl<T> TaskHandle<T> {
     /// use std::time::Duration;
     ///
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.submit(std::future::pending::<()>()).unwrap();
-    /// let handle = handle.wait_timeout(Duration::from_millis(5)).unwrap_err().into_inner();
+    /// let mut handle = pool.submit(std::future::pending::<()>()).unwrap();
+    /// assert!(handle.wait_timeout(Duration::from_millis(5)).is_err());
     /// handle.cancel();
     /// assert!(handle.wait_timeout(Duration::MAX).unwrap().unwrap_err().is_cancelled());
     /// ```
-    pub fn wait_timeout(self, timeout: Duration) -> Result<Result<T, TaskError>, WaitTimeoutError<T>> {
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Result<Result<T, TaskError>, WaitTimeoutError> {
         match deadline_after(timeout) {
             Some(deadline) => self.wait_deadline(deadline),
             None => self.wait_until(None),
@@ -269,12 +301,12 @@ impl<T> TaskHandle<T> {
     /// there can deadlock the executor) or on the daemon thread of the
     /// executor that runs this task (see the [type docs](TaskHandle)).
     /// Panics with "`TaskHandle` polled after its outcome was taken" if the
-    /// handle was already awaited (through `&mut handle`) to completion.
+    /// outcome was already taken.
     ///
     /// # Errors
     ///
-    /// Returns a [`WaitTimeoutError`] holding this handle if the task had
-    /// not ended by `deadline`.
+    /// The outer error is a [`WaitTimeoutError`] if the task had not ended
+    /// by `deadline`; the handle is untouched.
     ///
     /// # Blocking
     ///
@@ -287,11 +319,11 @@ impl<T> TaskHandle<T> {
     /// use std::time::{Duration, Instant};
     ///
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.submit(async { "ok" }).unwrap();
+    /// let mut handle = pool.submit(async { "ok" }).unwrap();
     /// let deadline = Instant::now() + Duration::from_secs(60);
     /// assert_eq!(handle.wait_deadline(deadline).unwrap().unwrap(), "ok");
     /// ```
-    pub fn wait_deadline(self, deadline: Instant) -> Result<Result<T, TaskError>, WaitTimeoutError<T>> {
+    pub fn wait_deadline(&mut self, deadline: Instant) -> Result<Result<T, TaskError>, WaitTimeoutError> {
         self.wait_until(Some(deadline))
     }
 
@@ -301,13 +333,13 @@ impl<T> TaskHandle<T> {
     /// task that is about to end (the common case when many are waited
     /// for in a row) is first given a few yields, which saves the park and
     /// unpark system calls.
-    fn wait_until(self, deadline: Option<Instant>) -> Result<Result<T, TaskError>, WaitTimeoutError<T>> {
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<Result<T, TaskError>, WaitTimeoutError> {
         let core = self.task.core();
         if let Some(outcome) = self.take_if_finished() {
             return Ok(outcome);
         }
         if deadline.is_some_and(|d| d <= Instant::now()) {
-            return Err(WaitTimeoutError::new(self));
+            return Err(self.elapsed());
         }
         if crate::daemon::is_daemon_thread_of(core.pool().id()) {
             panic!(
@@ -339,12 +371,17 @@ impl<T> TaskHandle<T> {
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
-                        return Err(WaitTimeoutError::new(self));
+                        return Err(self.elapsed());
                     }
                     std::thread::park_timeout(deadline - now);
                 }
             }
         }
+    }
+
+    fn elapsed(&self) -> WaitTimeoutError {
+        let core = self.task.core();
+        WaitTimeoutError::task(core.id(), core.name_arc())
     }
 
     fn take_if_finished(&self) -> Option<Result<T, TaskError>> {
@@ -413,6 +450,84 @@ impl<T> Future for TaskHandle<T> {
 impl<T> Drop for TaskHandle<T> {
     fn drop(&mut self) {
         self.task.core().detach();
+    }
+}
+
+/// Cancels one task; nothing else. Get it from
+/// [`TaskHandle::cancel_handle`].
+///
+/// Dropping it does nothing to the task.
+///
+/// # Examples
+///
+/// ```
+/// let pool = taskpool::TaskPool::new(1).unwrap();
+/// let handle = pool.submit(std::future::pending::<()>()).unwrap();
+/// let canceller = handle.cancel_handle();
+/// assert_eq!(canceller.id(), handle.id());
+/// assert!(canceller.cancel());
+/// assert!(handle.wait().unwrap_err().is_cancelled());
+/// assert!(canceller.is_finished());
+/// ```
+#[derive(Clone)]
+pub struct CancelHandle {
+    task: Arc<dyn Job>,
+}
+
+impl CancelHandle {
+    /// Cancels the task; see [`TaskHandle::cancel`], which this matches
+    /// call for call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let done = pool.submit(async { 1 }).unwrap();
+    /// let canceller = done.cancel_handle();
+    /// assert_eq!(done.wait().unwrap(), 1);
+    /// assert!(!canceller.cancel(), "it already ended with a value");
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.task.cancel()
+    }
+
+    /// Whether the task has ended, however it did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.submit(std::future::pending::<()>()).unwrap();
+    /// let canceller = handle.cancel_handle();
+    /// assert!(!canceller.is_finished());
+    /// canceller.cancel();
+    /// handle.wait().unwrap_err();
+    /// assert!(canceller.is_finished());
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.task.is_done()
+    }
+
+    /// The task's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let handle = pool.submit(async {}).unwrap();
+    /// assert_eq!(handle.cancel_handle().id(), handle.id());
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.task.id()
+    }
+}
+
+impl fmt::Debug for CancelHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelHandle")
+            .field("id", &self.task.id())
+            .field("finished", &self.task.is_done())
+            .finish()
     }
 }
 

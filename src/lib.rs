@@ -15,7 +15,7 @@
 //! // One dedicated thread runs the tasks, at most 3 at a time.
 //! let executor = DaemonExecutor::new(3).unwrap();
 //! let handles: Vec<_> = (0..10_u64)
-//!     .map(|i| executor.submit(async move {
+//!     .map(|i| executor.pool().submit(async move {
 //!         futures_timer::Delay::new(Duration::from_millis(i)).await;
 //!         i * i
 //!     }).unwrap())
@@ -42,8 +42,10 @@
 //! Every submit returns a [`TaskHandle`]. In async code, `.await` it. From
 //! a plain thread, [`wait`](TaskHandle::wait) for it, or wait a bounded
 //! time with [`wait_timeout`](TaskHandle::wait_timeout) /
-//! [`wait_deadline`](TaskHandle::wait_deadline), which hand the handle back
-//! on timeout so you can wait again. Never block inside a pool task or on
+//! [`wait_deadline`](TaskHandle::wait_deadline), which only borrow the
+//! handle, so after a timeout you can wait again (Python's
+//! `future.result(timeout)`). Another thread can cancel meanwhile through a
+//! [`CancelHandle`]. Never block inside a pool task or on
 //! a daemon's own thread: that is detected, and panics (naming the async
 //! form to use) instead of deadlocking.
 //!
@@ -54,9 +56,10 @@
 //! [`TaskError`]: it panicked (with the message, and the payload to resume
 //! with [`std::panic::resume_unwind`]), was cancelled, timed out, or never
 //! ran because of a shutdown. The pool, its thread and the other tasks
-//! carry on. To have `Err` values counted as failures (in [`Stats`] and in
-//! the "never retrieved" report), submit through
-//! [`TaskBuilder::fallible`]; see [`Fallible`].
+//! carry on. Every output implements [`Fallible`], and a `Result`'s `Err`
+//! counts as a failure everywhere the pool counts failures ([`Stats`], the
+//! "never retrieved" report, [`ReturnWhen::FirstError`], `try_join_all`,
+//! groups) with no opt-in; wrap a value in [`Opaque`] to opt it out.
 //!
 //! # Timeouts
 //!
@@ -75,18 +78,23 @@
 //! | `gather(*aws)` | [`try_join_all(handles)`](try_join_all) | every value, or the first failure |
 //! | `TaskGroup` / Go `errgroup` | [`pool.task_group()`](TaskPool::task_group) | every value, or every failure |
 //!
-//! Each works from a plain thread (`wait()`, or iterate) and from async
+//! Each works from a plain thread (`wait()`, `block()`, or iterate) and from async
 //! code (`.await`, or a [`Stream`](futures_core::Stream)). Where Python
 //! takes a `timeout` that is part of the answer — `map`, `wait`,
 //! `as_completed` — it is a `.timeout(d)` / `.deadline(t)` setting that
 //! bounds both forms; a join or a group is waited on like a handle, with
-//! `wait_timeout` / `wait_deadline` giving it back when time runs out.
+//! `wait_timeout` / `wait_deadline`, which only borrow it. Items come with
+//! one `Result` layer: `map` yields `Result<T, MapError>` and
+//! `as_completed` `Result<(index, T), AsCompletedError>`, where the error is
+//! a task that ended without a value (the iteration goes on) or the overall
+//! timeout (the iteration ends).
 //!
 //! Where they must tell a failure from a success —
 //! [`ReturnWhen::FirstError`], `try_join_all`, the group — a task's value
-//! counts as a failure only if it was submitted
-//! [fallible](TaskBuilder::fallible) and [`Fallible`] says so: the same
-//! verdict the pool counts in [`Stats::failed`]. Panics, per-task timeouts
+//! counts as a failure when [`Fallible`] says so (a `Result`'s `Err`, with
+//! no opt-in): the same verdict the pool counts in [`Stats::failed`]. A
+//! group and `try_join_all` hand back the successes: `Vec<T>` for tasks
+//! returning `Result<T, E>`. Panics, per-task timeouts
 //! and (except for `FirstError`) cancels and shutdowns are failures too.
 //!
 //! ```
@@ -94,28 +102,28 @@
 //!
 //! let executor = DaemonExecutor::new(4).unwrap();
 //! // Executor.map: results in input order, at most 8 submitted ahead.
-//! let squares: Vec<u32> = executor
-//!     .map(1..=5_u32, 8, |i| async move { i * i })
-//!     .unwrap()
-//!     .map(|item| item.unwrap().unwrap())
-//!     .collect();
+//! let squares = executor
+//!     .pool()
+//!     .map(1..=5_u32, 8, |i| async move { i * i })?
+//!     .collect::<Result<Vec<u32>, _>>()?;
 //! assert_eq!(squares, [1, 4, 9, 16, 25]);
 //!
-//! // A group: all values, or every failure, the rest cancelled.
-//! let group = executor.task_group();
+//! // A group: the `Ok` values, or every failure, the rest cancelled.
+//! let group = executor.pool().task_group();
 //! for url in ["a.example", "b.example"] {
-//!     group.submit(async move { Ok::<_, String>(url.len()) }).unwrap();
+//!     group.submit(async move { Ok::<_, String>(url.len()) })?;
 //! }
-//! assert_eq!(group.wait().unwrap(), [Ok(9), Ok(9)]);
+//! assert_eq!(group.wait()?, [9, 9]);
 //!
 //! // wait: the first to finish, the rest still pending.
 //! let handles = vec![
-//!     executor.submit(std::future::pending::<u32>()).unwrap(),
-//!     executor.submit(async { 7 }).unwrap(),
+//!     executor.pool().submit(std::future::pending::<u32>())?,
+//!     executor.pool().submit(async { 7 })?,
 //! ];
-//! let waited = taskpool::wait(&handles, ReturnWhen::FirstCompleted).wait();
+//! let waited = taskpool::wait(&handles, ReturnWhen::FirstCompleted).block();
 //! assert_eq!(waited.done[0].id(), handles[1].id());
 //! handles[0].cancel();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Shutdown
@@ -123,7 +131,10 @@
 //! [`close`](TaskPool::close) stops accepting tasks; [`ShutdownMode`]
 //! chooses what happens to the queued and running ones: drain them,
 //! cancel the queued ones, or drain until a deadline and then cancel.
-//! Dropping a [`DaemonExecutor`] drains it and joins its thread.
+//! Both [`TaskPool::shutdown`] and [`DaemonExecutor::shutdown`] return a
+//! [`Shutdown`] to [`wait`](Shutdown::wait) for (the one form that blocks)
+//! or `.await`; the daemon's also joins its thread. Dropping a
+//! [`DaemonExecutor`] drains it and joins its thread.
 //!
 //! # Logging
 //!
@@ -166,15 +177,15 @@ mod stats;
 mod task;
 mod util;
 
-pub use builder::{AnyOutput, FallibleOutput, OutputKind, TaskBuilder};
+pub use builder::TaskBuilder;
 pub use daemon::{DEFAULT_THREAD_NAME, DaemonExecutor, DaemonExecutorBuilder};
-pub use error::{AsCompletedError, GroupError, JoinTimeoutError, MapError, TaskFailure};
+pub use error::{AsCompletedError, GroupError, MapError, TaskFailure};
 pub use error::{ConfigError, SubmitError, TaskError, TaskErrorKind, TrySubmitError, WaitTimeoutError};
-pub use fallible::Fallible;
-pub use handle::TaskHandle;
+pub use fallible::{Fallible, Opaque};
+pub use handle::{CancelHandle, TaskHandle};
 pub use many::{AsCompletedIter, AsCompletedStream, as_completed};
+pub use many::{GroupTaskBuilder, MapIter, MapStream, TaskGroup};
 pub use many::{JoinAll, TryJoinAll, join_all, try_join_all};
-pub use many::{MapIter, MapStream, TaskGroup};
 pub use many::{ReturnWhen, Wait, Waited, wait};
 pub use pool::{TaskPool, TaskPoolBuilder};
 pub use report::UnobservedFailure;

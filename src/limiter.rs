@@ -5,6 +5,13 @@
 //! token back when it is dropped, so a task that panics, is cancelled or
 //! times out cannot keep its slot.
 //!
+//! The limiter lives inside the pool's shared state, and a [`Permit`]
+//! borrows it: taking and returning a token touches no reference count. A
+//! task that outlives the borrow (its runner is `'static`) carries the
+//! token as a [`Token`], and its runner, which owns the task and so the
+//! pool, gives it back through [`Limiter::give_back`] when the task ends
+//! however it ends (the runner's `Drop` does it if nothing else did).
+//!
 //! The tokens are all the same unit value, so the channel stores how many
 //! it holds rather than one slot per token: its memory does not grow with
 //! the limit, and receiving a token when one is there is one
@@ -30,8 +37,8 @@
 //! to the task that starts under that token.
 
 use std::fmt;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use event_listener::{Event, IntoNotification};
 
@@ -42,7 +49,7 @@ use crate::util::lock;
 /// `MAX_PERMITS` below `usize::MAX`).
 pub(crate) const MAX_LIMIT: usize = usize::MAX >> 3;
 
-struct Shared {
+pub(crate) struct Limiter {
     /// Tokens in the channel: free permits, before the debt is paid.
     tokens: AtomicUsize,
     limit: AtomicUsize,
@@ -55,7 +62,7 @@ struct Shared {
     resize: Mutex<()>,
 }
 
-impl Shared {
+impl Limiter {
     /// Takes one token of debt, if any is owed. Returns whether it did.
     fn pay_debt(&self) -> bool {
         // AcqRel: pairs with the resize that recorded the debt, so a payer
@@ -92,29 +99,41 @@ impl Shared {
     }
 }
 
-/// Counts running tasks against a resizable limit with channel tokens.
-#[derive(Clone)]
-pub(crate) struct Limiter {
-    shared: Arc<Shared>,
-}
-
-/// A token taken out of the limiter. Dropping it gives the token back.
+/// A token taken out of a [`Limiter`], borrowing it. Dropping it gives the
+/// token back.
 #[must_use = "dropping a permit gives its slot back at once"]
 #[clippy::has_significant_drop]
-pub(crate) struct Permit {
-    shared: Arc<Shared>,
+pub(crate) struct Permit<'a> {
+    limiter: &'a Limiter,
 }
 
-impl Drop for Permit {
-    fn drop(&mut self) {
-        self.shared.release();
+impl Permit<'_> {
+    /// The token, for a holder that outlives the borrow; it must reach
+    /// [`Limiter::give_back`] on the same limiter.
+    pub(crate) fn into_token(self) -> Token {
+        std::mem::forget(self);
+        Token { _private: () }
     }
 }
 
-impl fmt::Debug for Permit {
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.limiter.release();
+    }
+}
+
+impl fmt::Debug for Permit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Permit").finish_non_exhaustive()
     }
+}
+
+/// A permit's token, carried by a task whose runner gives it back with
+/// [`Limiter::give_back`]. It is not `Clone`: one token, one give-back.
+#[must_use = "a token must be given back to its limiter"]
+#[derive(Debug)]
+pub(crate) struct Token {
+    _private: (),
 }
 
 impl Limiter {
@@ -123,44 +142,46 @@ impl Limiter {
     pub(crate) fn new(limit: usize) -> Limiter {
         debug_assert!((1..=MAX_LIMIT).contains(&limit));
         Limiter {
-            shared: Arc::new(Shared {
-                tokens: AtomicUsize::new(limit),
-                limit: AtomicUsize::new(limit),
-                debt: AtomicUsize::new(0),
-                closed: AtomicBool::new(false),
-                sent: Event::new(),
-                resize: Mutex::new(()),
-            }),
+            tokens: AtomicUsize::new(limit),
+            limit: AtomicUsize::new(limit),
+            debt: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            sent: Event::new(),
+            resize: Mutex::new(()),
         }
     }
 
+    /// Gives back a token taken from this limiter.
+    pub(crate) fn give_back(&self, token: Token) {
+        let Token { _private: () } = token;
+        self.release();
+    }
+
     pub(crate) fn limit(&self) -> usize {
-        self.shared.limit.load(Ordering::Acquire)
+        self.limit.load(Ordering::Acquire)
     }
 
     /// Tokens that can be acquired right now.
     pub(crate) fn available(&self) -> usize {
-        let in_channel = self.shared.tokens.load(Ordering::Acquire);
-        in_channel.saturating_sub(self.shared.debt.load(Ordering::Acquire))
+        let in_channel = self.tokens.load(Ordering::Acquire);
+        in_channel.saturating_sub(self.debt.load(Ordering::Acquire))
     }
 
     /// Tokens a shrink still has to take back (see the module invariant).
     #[cfg(test)]
     fn debt(&self) -> usize {
-        self.shared.debt.load(Ordering::Acquire)
+        self.debt.load(Ordering::Acquire)
     }
 
-    fn permit(&self) -> Permit {
-        Permit {
-            shared: Arc::clone(&self.shared),
-        }
+    fn permit(&self) -> Permit<'_> {
+        Permit { limiter: self }
     }
 
     /// Takes a permit if one is free, without waiting.
-    pub(crate) fn try_acquire(&self) -> Option<Permit> {
-        while self.shared.try_recv() {
+    pub(crate) fn try_acquire(&self) -> Option<Permit<'_>> {
+        while self.try_recv() {
             // A token that comes out while a debt is owed pays it instead.
-            if !self.shared.pay_debt() {
+            if !self.pay_debt() {
                 return Some(self.permit());
             }
         }
@@ -172,7 +193,7 @@ impl Limiter {
     /// Cancel safety: a token is only taken out of the channel in the same
     /// poll that returns it, so dropping this future loses nothing (a
     /// notification it had received passes to the next waiter).
-    pub(crate) async fn acquire(&self) -> Option<Permit> {
+    pub(crate) async fn acquire(&self) -> Option<Permit<'_>> {
         loop {
             if self.is_closed() {
                 return None;
@@ -182,7 +203,7 @@ impl Limiter {
             }
             // Listen, then look again: a token sent in between notifies the
             // listener just registered.
-            let listener = self.shared.sent.listen();
+            let listener = self.sent.listen();
             if self.is_closed() {
                 return None;
             }
@@ -195,7 +216,7 @@ impl Limiter {
 
     /// Waits for a permit, blocking the thread. Returns `None` once the
     /// limiter is closed.
-    pub(crate) fn acquire_blocking(&self) -> Option<Permit> {
+    pub(crate) fn acquire_blocking(&self) -> Option<Permit<'_>> {
         crate::util::block_on_here(self.acquire())
     }
 
@@ -204,15 +225,15 @@ impl Limiter {
     pub(crate) fn close(&self) -> bool {
         // SeqCst: ordered before the notify, against a receiver's
         // listen-then-check.
-        let closed_now = !self.shared.closed.swap(true, Ordering::SeqCst);
+        let closed_now = !self.closed.swap(true, Ordering::SeqCst);
         if closed_now {
-            self.shared.sent.notify(usize::MAX);
+            self.sent.notify(usize::MAX);
         }
         closed_now
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.shared.closed.load(Ordering::SeqCst)
+        self.closed.load(Ordering::SeqCst)
     }
 
     /// Changes the limit and returns the old one, in O(1). Running permits
@@ -220,7 +241,7 @@ impl Limiter {
     /// The caller has checked `1 <= new <= MAX_LIMIT`.
     pub(crate) fn set_limit(&self, new: usize) -> usize {
         debug_assert!((1..=MAX_LIMIT).contains(&new));
-        let shared = &*self.shared;
+        let shared = self;
         let _resizing = lock(&shared.resize);
         let old = shared.limit.swap(new, Ordering::AcqRel);
         if new < old {
@@ -266,7 +287,7 @@ mod tests {
     use super::*;
 
     fn in_channel(l: &Limiter) -> usize {
-        l.shared.tokens.load(Ordering::SeqCst)
+        l.tokens.load(Ordering::SeqCst)
     }
 
     /// The module invariant: tokens + live permits == limit + debt.
@@ -290,10 +311,7 @@ mod tests {
     fn the_largest_limit_costs_no_more_than_the_smallest() {
         let l = Limiter::new(MAX_LIMIT);
         assert_eq!(l.available(), MAX_LIMIT);
-        assert_eq!(
-            std::mem::size_of_val(&*l.shared),
-            std::mem::size_of_val(&*Limiter::new(1).shared)
-        );
+        assert_eq!(std::mem::size_of_val(&l), std::mem::size_of_val(&Limiter::new(1)));
         let held = l.try_acquire().unwrap();
         // Shrinking from the largest limit to the smallest and back is O(1).
         l.set_limit(1);
@@ -308,11 +326,23 @@ mod tests {
     }
 
     #[test]
+    fn a_token_given_back_counts_as_a_release() {
+        let l = Limiter::new(2);
+        let token = l.try_acquire().unwrap().into_token();
+        assert_eq!(l.available(), 1);
+        assert_invariant(&l, 1);
+        l.set_limit(1); // owe 1: the token pays it
+        l.give_back(token);
+        assert_eq!(l.debt(), 0);
+        assert_eq!(l.available(), 1);
+        assert_invariant(&l, 0);
+    }
+
+    #[test]
     fn dropped_permit_returns_its_token_even_when_unwinding() {
         let l = Limiter::new(1);
-        let l2 = l.clone();
-        let r = std::panic::catch_unwind(move || {
-            let _p = l2.try_acquire().unwrap();
+        let r = std::panic::catch_unwind(|| {
+            let _p = l.try_acquire().unwrap();
             panic!("boom");
         });
         assert!(r.is_err());
@@ -359,17 +389,16 @@ mod tests {
     fn grow_wakes_as_many_waiters_as_tokens_it_adds() {
         let l = Limiter::new(1);
         let held = l.try_acquire().unwrap();
-        let waiters: Vec<_> = (0..3)
-            .map(|_| {
-                let l = l.clone();
-                std::thread::spawn(move || l.acquire_blocking().map(std::mem::forget).is_some())
-            })
-            .collect();
-        // Whether each waiter is already parked or not, the grow reaches it.
-        l.set_limit(4);
-        for w in waiters {
-            assert!(w.join().unwrap());
-        }
+        std::thread::scope(|scope| {
+            let waiters: Vec<_> = (0..3)
+                .map(|_| scope.spawn(|| l.acquire_blocking().map(std::mem::forget).is_some()))
+                .collect();
+            // Whether each waiter is already parked or not, the grow reaches it.
+            l.set_limit(4);
+            for w in waiters {
+                assert!(w.join().unwrap());
+            }
+        });
         assert_eq!(l.available(), 0);
         drop(held);
         assert_eq!(l.available(), 1);
@@ -381,21 +410,24 @@ mod tests {
         let l = Limiter::new(2);
         let (a, b) = (l.try_acquire().unwrap(), l.try_acquire().unwrap());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let waiters: Vec<_> = (0..2)
-            .map(|_| {
-                let (l, ready_tx) = (l.clone(), ready_tx.clone());
-                std::thread::spawn(move || {
-                    ready_tx.send(()).unwrap();
-                    l.acquire_blocking().is_some()
+        std::thread::scope(|scope| {
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let ready_tx = ready_tx.clone();
+                    let l = &l;
+                    scope.spawn(move || {
+                        ready_tx.send(()).unwrap();
+                        l.acquire_blocking().is_some()
+                    })
                 })
-            })
-            .collect();
-        ready_rx.recv().unwrap();
-        ready_rx.recv().unwrap();
-        drop((a, b));
-        for w in waiters {
-            assert!(w.join().unwrap());
-        }
+                .collect();
+            ready_rx.recv().unwrap();
+            ready_rx.recv().unwrap();
+            drop((a, b));
+            for w in waiters {
+                assert!(w.join().unwrap());
+            }
+        });
         assert_invariant(&l, 0);
     }
 
@@ -403,10 +435,11 @@ mod tests {
     fn close_wakes_a_blocked_acquirer() {
         let l = Limiter::new(1);
         let _held = l.try_acquire().unwrap();
-        let l2 = l.clone();
-        let waiter = std::thread::spawn(move || l2.acquire_blocking().is_none());
-        assert!(l.close());
-        assert!(!l.close(), "second close reports it did nothing");
-        assert!(waiter.join().unwrap());
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| l.acquire_blocking().is_none());
+            assert!(l.close());
+            assert!(!l.close(), "second close reports it did nothing");
+            assert!(waiter.join().unwrap());
+        });
     }
 }

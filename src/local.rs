@@ -9,7 +9,8 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 
 use async_task::Runnable;
 use atomic_waker::AtomicWaker;
@@ -93,10 +94,21 @@ impl Drop for Installed {
 pub(crate) async fn run<F: Future>(queue: Arc<RunQueue>, main: F) -> F::Output {
     let _installed = Installed::install(Arc::clone(&queue));
     let mut main = pin!(main);
+    // `main` is polled with a waker of its own, and only after that waker
+    // fired: a wake-up for runnables costs no poll of `main`.
+    let main_wake = Arc::new(MainWake {
+        woken: AtomicBool::new(true),
+        queue: Arc::clone(&queue),
+    });
+    let main_waker = Waker::from(Arc::clone(&main_wake));
     let out = std::future::poll_fn(|cx| {
         // Register first: a schedule after this resumes the loop.
         queue.waker.register(cx.waker());
-        if let Poll::Ready(out) = main.as_mut().poll(cx) {
+        // Acquire: pairs with the Release in `MainWake::wake`, so what the
+        // waker's caller did before waking is visible to this poll.
+        if main_wake.woken.swap(false, Ordering::Acquire)
+            && let Poll::Ready(out) = main.as_mut().poll(&mut Context::from_waker(&main_waker))
+        {
             return Poll::Ready(out);
         }
         for _ in 0..BUDGET {
@@ -118,4 +130,105 @@ pub(crate) async fn run<F: Future>(queue: Arc<RunQueue>, main: F) -> F::Output {
         drop(runnable);
     }
     out
+}
+
+/// The waker of the loop's main future: marks it woken, then resumes the
+/// loop through the queue's waker.
+struct MainWake {
+    woken: AtomicBool,
+    queue: Arc<RunQueue>,
+}
+
+impl Wake for MainWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Release: see `run`.
+        self.woken.store(true, Ordering::Release);
+        self.queue.waker.wake();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::pin::Pin;
+    use std::rc::Rc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use event_listener::Event;
+
+    use super::*;
+
+    /// Yields to the loop once: wakes itself and returns `Pending`.
+    async fn yield_once() {
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                return Poll::Ready(());
+            }
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+        .await;
+    }
+
+    /// Counts the polls of the future it wraps.
+    struct Counted<F> {
+        inner: Pin<Box<F>>,
+        polls: Rc<Cell<usize>>,
+    }
+
+    impl<F: Future> Future for Counted<F> {
+        type Output = F::Output;
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+            self.polls.set(self.polls.get() + 1);
+            self.inner.as_mut().poll(cx)
+        }
+    }
+
+    #[test]
+    fn the_main_future_is_polled_only_when_its_own_waker_fires() {
+        const TASKS: usize = 100;
+        const YIELDS: usize = 10;
+        let left = Arc::new(AtomicUsize::new(TASKS));
+        let done = Arc::new(Event::new());
+        let polls = Rc::new(Cell::new(0));
+        let main = {
+            let (left, done) = (Arc::clone(&left), Arc::clone(&done));
+            async move {
+                for _ in 0..TASKS {
+                    let (left, done) = (Arc::clone(&left), Arc::clone(&done));
+                    spawn(async move {
+                        for _ in 0..YIELDS {
+                            yield_once().await;
+                        }
+                        if left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                            done.notify(usize::MAX);
+                        }
+                    });
+                }
+                loop {
+                    let listener = done.listen();
+                    if left.load(Ordering::Acquire) == 0 {
+                        return;
+                    }
+                    listener.await;
+                }
+            }
+        };
+        let counted = Counted {
+            inner: Box::pin(main),
+            polls: Rc::clone(&polls),
+        };
+        crate::util::block_on_here(run(RunQueue::new(), counted));
+        // The tasks woke the loop about TASKS * YIELDS times; the main
+        // future was polled at its start and once per wake of its own (the
+        // event, and at most a spurious one), never once per wake-up.
+        assert!(polls.get() <= 3, "main polled {} times", polls.get());
+    }
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 
 use crate::builder::TaskBuilder;
 use crate::error::{ConfigError, SubmitError, TrySubmitError};
+use crate::fallible::Fallible;
 use crate::handle::TaskHandle;
 use crate::report::{self, UnobservedFailure};
 use crate::rt;
@@ -153,7 +154,7 @@ impl TaskPool {
     pub fn submit<F>(&self, future: F) -> Result<TaskHandle<F::Output>, SubmitError<F>>
     where
         F: Future + Send + 'static,
-        F::Output: Send + 'static,
+        F::Output: Fallible + Send + 'static,
     {
         self.build_task().submit(future)
     }
@@ -175,7 +176,7 @@ impl TaskPool {
     pub fn try_submit<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TrySubmitError<F>>
     where
         F: Future + Send + 'static,
-        F::Output: Send + 'static,
+        F::Output: Fallible + Send + 'static,
     {
         self.build_task().try_submit(future)
     }
@@ -205,7 +206,7 @@ impl TaskPool {
     pub async fn submit_async<F>(&self, future: F) -> Result<TaskHandle<F::Output>, SubmitError<F>>
     where
         F: Future + Send + 'static,
-        F::Output: Send + 'static,
+        F::Output: Fallible + Send + 'static,
     {
         self.build_task().submit_async(future).await
     }
@@ -239,18 +240,18 @@ impl TaskPool {
     ///
     /// ```
     /// let pool = taskpool::TaskPool::new(2).unwrap();
-    /// let handle = pool.submit_blocking(|| std::fs::metadata(".").is_ok()).unwrap();
+    /// let handle = pool.submit_to_thread(|| std::fs::metadata(".").is_ok()).unwrap();
     /// assert!(handle.wait().unwrap());
     /// ```
-    pub fn submit_blocking<C, T>(&self, closure: C) -> Result<TaskHandle<T>, SubmitError<C>>
+    pub fn submit_to_thread<C, T>(&self, closure: C) -> Result<TaskHandle<T>, SubmitError<C>>
     where
         C: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
+        T: Fallible + Send + 'static,
     {
-        self.build_task().submit_blocking(closure)
+        self.build_task().submit_to_thread(closure)
     }
 
-    /// Per-task options (name, timeout, fallible), then a submit.
+    /// Per-task options (name, timeout), then a submit.
     ///
     /// # Examples
     ///
@@ -504,7 +505,7 @@ impl TaskPoolBuilder {
     ///     .on_unobserved_failure(move |f| sink.lock().unwrap().push(f.task_id()))
     ///     .build()
     ///     .unwrap();
-    /// let handle = pool.submit(async { panic!("nobody looks") }).unwrap();
+    /// let handle = pool.submit(async { panic!("nobody looks") as () }).unwrap();
     /// let id = handle.id();
     /// pool.shutdown(taskpool::ShutdownMode::Drain).wait();
     /// drop(handle);

@@ -90,7 +90,7 @@ pub(crate) fn log_panic(task: TaskLabel<'_>, payload: &(dyn std::any::Any + Send
 ///     .on_unobserved_failure(move |f| sink.lock().unwrap().push(f.message().to_owned()))
 ///     .build()
 ///     .unwrap();
-/// drop(pool.build_task().name("job").fallible().submit(async { Err::<(), _>("bad") }).unwrap());
+/// drop(pool.build_task().name("job").submit(async { Err::<(), _>("bad") }).unwrap());
 /// pool.shutdown(taskpool::ShutdownMode::Drain).wait();
 /// let messages = messages.lock().unwrap();
 /// assert_eq!(messages.len(), 1);

@@ -20,7 +20,7 @@ use std::time::Duration;
 use futures_timer::Delay;
 use pin_project_lite::pin_project;
 
-use crate::limiter::Permit;
+use crate::limiter::Token;
 use crate::report;
 use crate::rt;
 use crate::shared::{PoolId, PoolShared, Runtime};
@@ -140,7 +140,7 @@ impl<F: Future> Run<F> {
         drop(core.runner.take());
         core.complete(exit, *this.key);
         if let Some(permit) = this.permit.take() {
-            permit.release();
+            permit.release(core.pool());
         }
     }
 }
@@ -193,17 +193,34 @@ impl<F: Future> Future for Run<F> {
 
 /// The permit a runner gives back when its task ends.
 enum Held {
-    Own(Permit),
+    /// The task's own token: the runner gives it back to its pool's
+    /// limiter (no reference count is touched).
+    Own(Token),
     /// Shared with a blocking closure: given back when both are done.
-    Shared(Arc<Permit>),
+    Shared(Arc<SharedToken>),
 }
 
 impl Held {
     /// Gives the permit back, or this share of it.
-    fn release(self) {
+    fn release(self, pool: &PoolShared) {
         match self {
-            Held::Own(permit) => drop(permit),
+            Held::Own(token) => pool.limiter().give_back(token),
             Held::Shared(share) => drop(share),
+        }
+    }
+}
+
+/// A token held by both a blocking closure and its runner: the last of
+/// them to drop it gives it back.
+struct SharedToken {
+    pool: Arc<PoolShared>,
+    token: Option<Token>,
+}
+
+impl Drop for SharedToken {
+    fn drop(&mut self) {
+        if let Some(token) = self.token.take() {
+            self.pool.limiter().give_back(token);
         }
     }
 }
@@ -296,7 +313,10 @@ where
         } = start;
         let pool = Arc::clone(task.core().pool());
         let closure = self.0;
-        let permit = Arc::new(permit);
+        let permit = Arc::new(SharedToken {
+            pool: Arc::clone(&pool),
+            token: Some(permit),
+        });
         let closure_permit = Arc::clone(&permit);
         let work = rt::spawn_blocking(move || {
             let _permit = closure_permit;

@@ -25,7 +25,7 @@ use slab::Slab;
 
 use crate::error::{Refusal, TaskLabel};
 use crate::handle::TaskHandle;
-use crate::limiter::{Limiter, Permit};
+use crate::limiter::{Limiter, Token};
 use crate::local::RunQueue;
 use crate::report;
 use crate::rt::{Receiver, Sender, unbounded};
@@ -205,26 +205,38 @@ impl PoolShared {
     }
 
     /// A queue slot without waiting (`None` when the queue is unbounded).
-    fn try_slot(&self) -> Result<Option<Permit>, Refusal> {
+    fn try_slot(&self) -> Result<Option<Token>, Refusal> {
         let Some(slots) = &self.slots else { return Ok(None) };
         match slots.try_acquire() {
-            Some(slot) => Ok(Some(slot)),
+            Some(slot) => Ok(Some(slot.into_token())),
             None if slots.is_closed() => Err(Refusal::Closed),
             None => Err(Refusal::Full),
         }
     }
 
     /// A queue slot, waiting for one if the queue is full.
-    async fn slot(&self) -> Result<Option<Permit>, Refusal> {
+    async fn slot(&self) -> Result<Option<Token>, Refusal> {
         let Some(slots) = &self.slots else { return Ok(None) };
-        slots.acquire().await.map(Some).ok_or(Refusal::Closed)
+        slots
+            .acquire()
+            .await
+            .map(|slot| Some(slot.into_token()))
+            .ok_or(Refusal::Closed)
+    }
+
+    /// Gives back a queue slot taken by [`try_slot`](Self::try_slot) or
+    /// [`slot`](Self::slot) (nothing for an unbounded queue).
+    pub(crate) fn give_back_slot(&self, slot: Option<Token>) {
+        if let (Some(slots), Some(slot)) = (&self.slots, slot) {
+            slots.give_back(slot);
+        }
     }
 
     /// A queue slot, blocking the thread while the queue is full.
     ///
     /// On this pool's own daemon thread, blocking would deadlock (the tasks
     /// that free slots run on it), so a full queue panics there instead.
-    fn slot_blocking(&self) -> Result<Option<Permit>, Refusal> {
+    fn slot_blocking(&self) -> Result<Option<Token>, Refusal> {
         match self.try_slot() {
             Err(Refusal::Full) => {}
             ready => return ready,
@@ -240,7 +252,10 @@ impl PoolShared {
             "use `submit_async` or `try_submit` inside tasks",
         );
         let Some(slots) = &self.slots else { return Ok(None) };
-        slots.acquire_blocking().map(Some).ok_or(Refusal::Closed)
+        slots
+            .acquire_blocking()
+            .map(|slot| Some(slot.into_token()))
+            .ok_or(Refusal::Closed)
     }
 
     /// Submits from a plain thread (or without waiting, for `Admit::Try`).
@@ -320,7 +335,7 @@ impl PoolShared {
             return Err((payload, options));
         }
         let cell = Arc::new(Cell::new(payload, None, options, Arc::clone(self)));
-        let started = Arc::clone(&cell).start(permit);
+        let started = Arc::clone(&cell).start(permit.into_token());
         debug_assert!(started, "nobody else holds a task being submitted");
         Ok(TaskHandle::new(cell))
     }
@@ -330,7 +345,7 @@ impl PoolShared {
     fn enqueue<P: Payload>(
         self: &Arc<Self>,
         payload: P,
-        slot: Option<Permit>,
+        slot: Option<Token>,
         options: TaskOptions<P::Output>,
     ) -> Result<TaskHandle<P::Output>, P> {
         let cell = Arc::new(Cell::new(payload, slot, options, Arc::clone(self)));
@@ -541,7 +556,7 @@ impl PoolShared {
                 job.end_unstarted(Ended::Shutdown);
                 continue;
             }
-            if job.start(permit) {
+            if job.start(permit.into_token()) {
                 // Release: a fast-path submit that sees the queue empty
                 // starts after this task.
                 self.waiting.fetch_sub(1, Ordering::Release);

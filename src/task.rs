@@ -28,7 +28,7 @@ use atomic_waker::AtomicWaker;
 use event_listener::Event;
 
 use crate::error::{TaskError, TaskLabel};
-use crate::limiter::Permit;
+use crate::limiter::Token;
 use crate::report;
 use crate::shared::PoolShared;
 use crate::stats::Ended;
@@ -85,12 +85,13 @@ pub(crate) struct TaskOptions<T> {
     pub(crate) classify: Option<Classifier<T>>,
 }
 
-impl<T> Default for TaskOptions<T> {
-    fn default() -> Self {
+impl<T: crate::Fallible> TaskOptions<T> {
+    /// Options with the output's [`Fallible`](crate::Fallible) classifier.
+    pub(crate) fn new(name: Option<Arc<str>>, timeout: Option<Duration>) -> TaskOptions<T> {
         TaskOptions {
-            name: None,
-            timeout: None,
-            classify: None,
+            name,
+            timeout,
+            classify: Some(<T as crate::Fallible>::failure),
         }
     }
 }
@@ -417,7 +418,7 @@ impl<T> TaskCore<T> {
 /// its per-task timeout (whose clock starts with the task).
 struct Queued<P> {
     payload: P,
-    slot: Option<Permit>,
+    slot: Option<Token>,
     timeout: Option<Duration>,
 }
 
@@ -439,6 +440,8 @@ pub(crate) trait TaskRef<T>: Send + Sync {
     /// Drops the payload of a task that ended unstarted (user `Drop` code,
     /// contained).
     fn drop_payload(&self);
+    /// The same task, seen without its output type (for a cancel handle).
+    fn job(self: Arc<Self>) -> Arc<dyn Job>;
 }
 
 /// Cancels many tasks so that cancelling one can never start another.
@@ -460,11 +463,13 @@ pub(crate) fn cancel_batch<'a, T: 'a>(tasks: impl IntoIterator<Item = &'a dyn Ta
 
 /// The queue's and the registry's view of a task.
 pub(crate) trait Job: Send + Sync {
+    /// The task's id.
+    fn id(&self) -> TaskId;
     /// Whether the task already ended (cancelled while queued).
     fn is_done(&self) -> bool;
-    /// Starts the task under `permit`; a task that already ended just drops
+    /// Starts the task under `permit`; a task that already ended just gives
     /// it. Returns whether it started.
-    fn start(self: Arc<Self>, permit: Permit) -> bool;
+    fn start(self: Arc<Self>, permit: Token) -> bool;
     /// Ends a still-queued task with `ended` (cancel or shutdown).
     fn end_unstarted(&self, ended: Ended) -> bool;
     /// Cancels the task, queued or running.
@@ -484,7 +489,7 @@ pub(crate) trait Payload: Send + 'static {
 /// Everything a starting task needs besides its payload.
 pub(crate) struct Start<T> {
     pub(crate) task: Arc<dyn TaskRef<T>>,
-    pub(crate) permit: Permit,
+    pub(crate) permit: Token,
     pub(crate) timeout: Option<Duration>,
     /// The task's key in the pool's running-task registry.
     pub(crate) key: usize,
@@ -493,7 +498,7 @@ pub(crate) struct Start<T> {
 impl<P: Payload> Cell<P> {
     pub(crate) fn new(
         payload: P,
-        slot: Option<Permit>,
+        slot: Option<Token>,
         options: TaskOptions<P::Output>,
         pool: Arc<PoolShared>,
     ) -> Cell<P> {
@@ -527,12 +532,27 @@ impl<P: Payload> Cell<P> {
 
     /// Takes the payload back from a task that was never queued.
     pub(crate) fn take_back(&self) -> Option<P> {
-        lock(&self.queued).take().map(|q| q.payload)
+        let queued = lock(&self.queued).take()?;
+        self.core.pool.give_back_slot(queued.slot);
+        Some(queued.payload)
     }
 
     fn drop_queued(&self) {
-        if let Some(queued) = lock(&self.queued).take() {
+        let queued = lock(&self.queued).take();
+        if let Some(queued) = queued {
+            self.core.pool.give_back_slot(queued.slot);
             report::drop_contained(queued.payload, self.core.label(), "its cancelled future");
+        }
+    }
+}
+
+impl<P: Payload> Drop for Cell<P> {
+    fn drop(&mut self) {
+        // A task dropped while still queued gives its queue slot back (its
+        // payload is dropped with the cell).
+        let queued = self.queued.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(slot) = queued.as_mut().and_then(|q| q.slot.take()) {
+            self.core.pool.give_back_slot(Some(slot));
         }
     }
 }
@@ -553,21 +573,30 @@ impl<P: Payload> TaskRef<P::Output> for Cell<P> {
     fn drop_payload(&self) {
         self.drop_queued();
     }
+
+    fn job(self: Arc<Self>) -> Arc<dyn Job> {
+        self
+    }
 }
 
 impl<P: Payload> Job for Cell<P> {
+    fn id(&self) -> TaskId {
+        self.core.id()
+    }
+
     fn is_done(&self) -> bool {
         self.core.is_finished()
     }
 
-    fn start(self: Arc<Self>, permit: Permit) -> bool {
+    fn start(self: Arc<Self>, permit: Token) -> bool {
         if !self.core.begin() {
+            self.core.pool.limiter().give_back(permit);
             return false;
         }
         let Some(Queued { payload, slot, timeout }) = lock(&self.queued).take() else {
             unreachable!("a task that begins still holds its payload");
         };
-        drop(slot);
+        self.core.pool.give_back_slot(slot);
         let pool = Arc::clone(&self.core.pool);
         let key = pool.on_start(Arc::clone(&self) as Arc<dyn Job>);
         payload.launch(Start {

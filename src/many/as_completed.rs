@@ -15,12 +15,29 @@ use crate::handle::TaskHandle;
 use crate::shared::PoolId;
 
 /// What [`AsCompletedIter`] and [`AsCompletedStream`] yield: a finished
-/// task's input position and outcome, or, once, the timeout.
-type Item<T> = Result<(usize, Result<T, TaskError>), AsCompletedError<T>>;
+/// task's input position and value, a task that ended without a value, or,
+/// once, the timeout.
+type Item<T> = Result<(usize, T), AsCompletedError<T>>;
 
-/// Yields each task's outcome as soon as it finishes, in the order they
+/// A finished task's item.
+fn item<T>((index, outcome): (usize, Result<T, TaskError>)) -> Item<T> {
+    match outcome {
+        Ok(value) => Ok((index, value)),
+        Err(error) => Err(AsCompletedError::task(index, error)),
+    }
+}
+
+/// Yields each task's value as soon as it finishes, in the order they
 /// finish, with its position in the input. Python:
 /// `concurrent.futures.as_completed(fs, timeout)`, `asyncio.as_completed`.
+///
+/// Each item is one `Result`: `Ok((index, value))` for a task that
+/// returned a value (which may be a typed `Err`, untouched), or an
+/// [`AsCompletedError`] — for a task that ended without a value (it
+/// panicked, was cancelled, timed out or never ran; see
+/// [`AsCompletedError::task_error`]), after which the iteration goes on,
+/// or once for the timeout, after which it ends. Python raises both in the
+/// same loop too.
 ///
 /// The result is a blocking [`Iterator`] for plain threads; turn it into a
 /// [`Stream`] for async code with
@@ -29,8 +46,9 @@ type Item<T> = Result<(usize, Result<T, TaskError>), AsCompletedError<T>>;
 ///
 /// With a [`timeout`](AsCompletedIter::timeout) (counted from that call)
 /// or a [`deadline`](AsCompletedIter::deadline), when time runs out it
-/// yields one [`AsCompletedError`] holding the handles not yielded yet,
-/// then ends. Nothing is ever cancelled.
+/// yields one [`AsCompletedError`] holding the handles not yielded yet
+/// ([`is_timeout`](AsCompletedError::is_timeout)), then ends. Nothing is
+/// ever cancelled.
 ///
 /// # Panics
 ///
@@ -50,11 +68,9 @@ type Item<T> = Result<(usize, Result<T, TaskError>), AsCompletedError<T>>;
 ///     pool.submit(async { "first" }).unwrap(),
 /// ];
 /// let mut results = taskpool::as_completed(handles);
-/// let (index, outcome) = results.next().unwrap().unwrap();
-/// assert_eq!((index, outcome.unwrap()), (1, "first"));
+/// assert_eq!(results.next().unwrap().unwrap(), (1, "first"));
 /// tx.send_blocking(()).unwrap();
-/// let (index, outcome) = results.next().unwrap().unwrap();
-/// assert_eq!((index, outcome.unwrap()), (0, "second"));
+/// assert_eq!(results.next().unwrap().unwrap(), (0, "second"));
 /// assert!(results.next().is_none());
 /// ```
 pub fn as_completed<I, T>(handles: I) -> AsCompletedIter<T>
@@ -122,7 +138,7 @@ impl<T> State<T> {
             return Poll::Ready(None);
         }
         match self.poll_finished(cx) {
-            Poll::Ready(finished) => Poll::Ready(finished.map(Ok)),
+            Poll::Ready(finished) => Poll::Ready(finished.map(item)),
             Poll::Pending if self.deadline.poll_passed(cx) => Poll::Ready(Some(Err(self.time_out()))),
             Poll::Pending => Poll::Pending,
         }
@@ -140,10 +156,11 @@ impl<T> State<T> {
 
 /// The blocking iterator [`as_completed`] returns.
 ///
-/// Each item is `Ok((index, outcome))` for a finished task, or, once, an
-/// [`AsCompletedError`] when the timeout passes. Dropping it drops the
-/// handles not yielded yet, which detaches their tasks (see
-/// [`TaskHandle`]).
+/// Each item is `Ok((index, value))` for a task that returned a value, an
+/// [`AsCompletedError`] for a task that ended without one (the iteration
+/// goes on), or, once, an [`AsCompletedError`] when the timeout passes
+/// (the iteration ends). Dropping it drops the handles not yielded yet,
+/// which detaches their tasks (see [`TaskHandle`]).
 ///
 /// # Examples
 ///
@@ -151,7 +168,7 @@ impl<T> State<T> {
 /// let pool = taskpool::TaskPool::new(2).unwrap();
 /// let handles: Vec<_> = (0..4).map(|i| pool.submit(async move { i * 10 }).unwrap()).collect();
 /// let mut seen: Vec<i32> = taskpool::as_completed(handles)
-///     .map(|item| item.unwrap().1.unwrap())
+///     .map(|item| item.unwrap().1)
 ///     .collect();
 /// seen.sort();
 /// assert_eq!(seen, [0, 10, 20, 30]);
@@ -192,7 +209,7 @@ impl<T> AsCompletedIter<T> {
     /// let pool = taskpool::TaskPool::new(1).unwrap();
     /// let handle = pool.submit(async { 7 }).unwrap();
     /// let mut it = taskpool::as_completed([handle]).deadline(Instant::now() + Duration::from_secs(60));
-    /// assert_eq!(it.next().unwrap().unwrap().1.unwrap(), 7);
+    /// assert_eq!(it.next().unwrap().unwrap(), (0, 7));
     /// ```
     pub fn deadline(self, deadline: Instant) -> Self {
         self.with_deadline(Deadline::at(deadline))
@@ -216,7 +233,7 @@ impl<T> AsCompletedIter<T> {
     ///     let mut stream = taskpool::as_completed(handles).into_stream();
     ///     let mut total = 0;
     ///     while let Some(item) = stream.next().await {
-    ///         total += item.unwrap().1.unwrap();
+    ///         total += item.unwrap().1;
     ///     }
     ///     total
     /// });
@@ -246,7 +263,7 @@ impl<T> Iterator for AsCompletedIter<T> {
         let deadline = state.deadline.instant();
         let pools = state.pools.clone();
         match block_on(|cx| state.poll_finished(cx), deadline, pools, "tasks") {
-            Some(finished) => finished.map(Ok),
+            Some(finished) => finished.map(item),
             None => Some(Err(state.time_out())),
         }
     }
@@ -278,8 +295,7 @@ impl<T> fmt::Debug for AsCompletedIter<T> {
 ///     let mut stream = taskpool::as_completed(handles).into_stream();
 ///     stream.next().await.unwrap().unwrap()
 /// });
-/// let (index, outcome) = first.unwrap().wait().unwrap();
-/// assert_eq!((index, outcome.unwrap()), (1, 5));
+/// assert_eq!(first.unwrap().wait().unwrap(), (1, 5));
 /// ```
 #[must_use = "streams are lazy and do nothing unless polled"]
 pub struct AsCompletedStream<T> {
@@ -302,7 +318,7 @@ impl<T> AsCompletedStream<T> {
     /// let item = pool.submit(async move {
     ///     let mut stream = taskpool::as_completed([inner.submit(async { 3 }).unwrap()]).into_stream();
     ///     let first = stream.next().await.unwrap().unwrap();
-    ///     (first.1.unwrap(), stream.next().await.is_none())
+    ///     (first.1, stream.next().await.is_none())
     /// });
     /// assert_eq!(item.unwrap().wait().unwrap(), (3, true));
     /// ```

@@ -8,9 +8,10 @@
 //! pool records it as usual). Either way it tells the group before its
 //! outcome is published, and the group cancels every other unfinished
 //! task right then — whether or not anyone is waiting on the group. A task
-//! that ends without a value for a reason its future cannot see (the pool
-//! shut it down) is noticed by whoever waits on the group, which then
-//! cancels the rest the same way.
+//! that ends without a value for a reason its future cannot see (its
+//! per-task timeout, or the pool shut it down: the runner drops the
+//! future from outside) is noticed by whoever waits on the group, which
+//! then cancels the rest the same way.
 //!
 //! The order of failures is the order outcomes were published, which a
 //! [`Watch`] records as it happens, whether or not anyone is waiting.
@@ -34,10 +35,10 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use super::block_or_hand_back;
+use super::block_or_time_out;
 use super::watch::Watch;
-use crate::daemon::DaemonExecutor;
-use crate::error::{GroupError, JoinTimeoutError, SubmitError, TaskFailure};
+use crate::builder::TaskBuilder;
+use crate::error::{GroupError, Refusal, SubmitError, TaskFailure, TrySubmitError, WaitTimeoutError};
 use crate::fallible::Fallible;
 use crate::handle::TaskHandle;
 use crate::pool::TaskPool;
@@ -49,26 +50,29 @@ use crate::util::{deadline_after, lock};
 /// Python: `asyncio.TaskGroup`; Go: `errgroup.Group` with `SetLimit`.
 ///
 /// Tasks submitted through the group run on its pool and share the pool's
-/// limit with every other task there. Every task's output is
-/// [`Fallible`] (a `Result`, usually): the group submits it
-/// [fallible](crate::TaskBuilder::fallible), so the value counts as a
-/// failure exactly when the pool counts it as one.
+/// limit with every other task there. A task's value counts as a failure
+/// exactly when the pool counts it as one, through [`Fallible`]: a
+/// `Result` output's `Err` is a failure, with no opt-in. Per-task options
+/// (a name, a timeout) go through [`build_task`](TaskGroup::build_task),
+/// as with the pool's.
 ///
 /// The first task to fail — returning a failure value (an `Err`), or
 /// panicking — makes the group cancel all its other unfinished tasks at
 /// once, whether or not anyone is waiting on the group yet. Tasks
 /// submitted after that are cancelled as they are submitted. A task that
-/// the pool ends without a value (a shutdown) is a failure too; the group
-/// notices it, and cancels the rest, when it is waited on.
+/// runs past its per-task timeout, or that the pool ends without a value
+/// (a shutdown), is a failure too; the group notices it, and cancels the
+/// rest, when it is waited on (at once, if someone is waiting).
 ///
 /// Waiting on the group — [`wait`](TaskGroup::wait) from a plain thread,
 /// with a bound by [`wait_timeout`](TaskGroup::wait_timeout), or `.await`
 /// — returns once every task has ended, so no task of the group is left
-/// running. On success it gives every value in submission order; on
-/// failure, a [`GroupError`] with every failure that happened, in the
-/// order the tasks ended: the first, plus any that failed before the
-/// cancellation reached them. The tasks the group cancelled are not
-/// listed.
+/// running. On success it gives every task's success in submission order,
+/// through [`Fallible::into_success`]: a group of `Result<u8, E>` tasks
+/// gives a `Vec<u8>`. On failure, a [`GroupError`] with every failure that
+/// happened, in the order the tasks ended: the first, plus any that failed
+/// before the cancellation reached them. The tasks the group cancelled
+/// are not listed.
 ///
 /// Dropping the group cancels its unfinished tasks.
 ///
@@ -98,7 +102,7 @@ use crate::util::{deadline_after, lock};
 /// for page in ["a", "bb", "ccc"] {
 ///     group.submit(async move { Ok::<_, String>(page.len()) }).unwrap();
 /// }
-/// assert_eq!(group.wait().unwrap(), [Ok(1), Ok(2), Ok(3)]);
+/// assert_eq!(group.wait().unwrap(), [1, 2, 3]);
 /// ```
 ///
 /// The first failure cancels the rest:
@@ -112,6 +116,18 @@ use crate::util::{deadline_after, lock};
 /// assert_eq!(err.failures().len(), 1); // the cancelled task is not listed
 /// assert_eq!(err.first().index(), 1);
 /// assert_eq!(err.first().value(), Some(&Err("no route to host".to_owned())));
+/// ```
+///
+/// A member with a per-task timeout that runs past it fails the group:
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let pool = taskpool::TaskPool::new(2).unwrap();
+/// let group = pool.task_group::<Result<(), String>>();
+/// group.build_task().name("slow").timeout(Duration::from_millis(10)).submit(std::future::pending()).unwrap();
+/// let err = group.wait().unwrap_err();
+/// assert!(err.first().task_error().unwrap().is_timeout());
 /// ```
 #[must_use = "a task group cancels its tasks when dropped; wait on it"]
 pub struct TaskGroup<T> {
@@ -287,39 +303,20 @@ impl TaskPool {
     }
 }
 
-impl DaemonExecutor {
-    /// A new, empty [`TaskGroup`] whose tasks run on the daemon thread; see
-    /// [`TaskPool::task_group`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let executor = taskpool::DaemonExecutor::new(2).unwrap();
-    /// let group = executor.task_group();
-    /// group.submit(async { Ok::<_, ()>(std::thread::current().name().map(str::to_owned)) }).unwrap();
-    /// let names = group.wait().unwrap();
-    /// assert_eq!(names[0], Ok(Some("taskpool-daemon".to_owned())));
-    /// ```
-    pub fn task_group<T>(&self) -> TaskGroup<T>
-    where
-        T: Fallible + Send + 'static,
-    {
-        self.pool().task_group()
-    }
-}
-
 impl<T> TaskGroup<T>
 where
     T: Fallible + Send + 'static,
 {
     /// Submits a task to the group, on the group's pool; see
     /// [`TaskPool::submit`]. Returns its id. Python: `TaskGroup.create_task`;
-    /// Go: `Group.Go`.
+    /// Go: `Group.Go`. For a name or a per-task timeout, use
+    /// [`build_task`](TaskGroup::build_task).
     ///
     /// If the group is already cancelling because of a failure, the task is
     /// cancelled at once (Go: it would start with a cancelled context); it
-    /// is not listed as a failure. So is a task submitted after the group,
-    /// polled as a future, has completed: nobody will wait for it.
+    /// is not listed as a failure. So is a task submitted after the group's
+    /// outcome was handed out (by a wait, or by polling it as a future):
+    /// nobody will wait for it.
     ///
     /// # Panics
     ///
@@ -331,6 +328,12 @@ where
     ///
     /// [`SubmitError`] if the pool is closed; the future comes back in it
     /// and the group is unchanged.
+    ///
+    /// # Blocking
+    ///
+    /// Blocks only when the pool has a
+    /// [`queue_capacity`](crate::TaskPoolBuilder::queue_capacity) and its
+    /// queue is full, until a slot frees.
     ///
     /// # Examples
     ///
@@ -347,15 +350,30 @@ where
     where
         F: Future<Output = T> + Send + 'static,
     {
-        let member = self.member(future);
-        let key = member.key;
-        let handle = self
-            .pool
-            .build_task()
-            .fallible()
-            .submit(member)
-            .map_err(|e| e.map_inner(|m| m.future))?;
-        Ok(self.add(key, handle))
+        self.build_task().submit(future)
+    }
+
+    /// Submits a task to the group without ever waiting for queue space;
+    /// see [`submit`](TaskGroup::submit) and [`TaskPool::try_submit`].
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError`] if the pool's queue is full or the pool is
+    /// closed; the future comes back in it and the group is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let group = pool.task_group();
+    /// group.try_submit(async { Ok::<_, ()>(4) }).unwrap();
+    /// assert_eq!(group.wait().unwrap(), [4]);
+    /// ```
+    pub fn try_submit<F>(&self, future: F) -> Result<TaskId, TrySubmitError<F>>
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        self.build_task().try_submit(future)
     }
 
     /// Submits a task to the group from async code, waiting (without
@@ -380,7 +398,7 @@ where
     ///     for i in 1..=3_u32 {
     ///         group.submit_async(async move { Ok::<_, String>(i) }).await.unwrap();
     ///     }
-    ///     group.await.unwrap().into_iter().map(Result::unwrap).sum::<u32>()
+    ///     group.await.unwrap().into_iter().sum::<u32>()
     /// });
     /// assert_eq!(total.unwrap().wait().unwrap(), 6);
     /// ```
@@ -388,16 +406,30 @@ where
     where
         F: Future<Output = T> + Send + 'static,
     {
-        let member = self.member(future);
-        let key = member.key;
-        let handle = self
-            .pool
-            .build_task()
-            .fallible()
-            .submit_async(member)
-            .await
-            .map_err(|e| e.map_inner(|m| m.future))?;
-        Ok(self.add(key, handle))
+        self.build_task().submit_async(future).await
+    }
+
+    /// Options for one task of the group (a name, a per-task timeout),
+    /// then a submit: [`GroupTaskBuilder`]. Python:
+    /// `TaskGroup.create_task(coro, name=...)`, with `asyncio.timeout`
+    /// inside the coroutine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = taskpool::TaskPool::new(2).unwrap();
+    /// let group = pool.task_group();
+    /// group.build_task().name("fetch").timeout(Duration::from_secs(30)).submit(async { Ok::<_, String>(200) }).unwrap();
+    /// assert_eq!(group.wait().unwrap(), [200]);
+    /// ```
+    pub fn build_task(&self) -> GroupTaskBuilder<'_, T> {
+        GroupTaskBuilder {
+            group: self,
+            name: None,
+            timeout: None,
+        }
     }
 
     fn member<F: Future<Output = T>>(&self, future: F) -> Member<F> {
@@ -434,7 +466,226 @@ where
     }
 }
 
-impl<T> TaskGroup<T> {
+/// Options for one task of a [`TaskGroup`], then a submit: what
+/// [`TaskGroup::build_task`] returns. The options are those of
+/// [`TaskBuilder`](crate::TaskBuilder) (a name; a per-task timeout, which
+/// when it passes fails the group like any other failure), and the
+/// submits are the group's: the task joins the group. Python:
+/// `TaskGroup.create_task(coro, name=...)`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let pool = taskpool::TaskPool::new(2).unwrap();
+/// let group = pool.task_group();
+/// for page in ["a", "bb"] {
+///     group
+///         .build_task()
+///         .name(format!("fetch {page}"))
+///         .timeout(Duration::from_secs(30))
+///         .submit(async move { Ok::<_, String>(page.len()) })
+///         .unwrap();
+/// }
+/// assert_eq!(group.wait().unwrap(), [1, 2]);
+/// ```
+#[must_use = "a task builder does nothing until one of its submit methods is called"]
+pub struct GroupTaskBuilder<'a, T> {
+    group: &'a TaskGroup<T>,
+    name: Option<Arc<str>>,
+    timeout: Option<Duration>,
+}
+
+impl<'a, T> GroupTaskBuilder<'a, T>
+where
+    T: Fallible + Send + 'static,
+{
+    /// Names the task, for logs, errors and `Debug`; see
+    /// [`TaskBuilder::name`](crate::TaskBuilder::name).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let group = pool.task_group::<Result<(), ()>>();
+    /// group.build_task().name("fetch").submit(async { panic!("boom") }).unwrap();
+    /// let err = group.wait().unwrap_err();
+    /// assert!(err.to_string().starts_with("task") && err.to_string().contains("(fetch)"));
+    /// ```
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Gives the task a run-time limit; see
+    /// [`TaskBuilder::timeout`](crate::TaskBuilder::timeout). A task that
+    /// runs past it ends [timed out](crate::TaskErrorKind::TimedOut), which
+    /// fails the group: the group cancels the rest when it is waited on.
+    /// A zero timeout is refused when submitting (the future comes back
+    /// with the error).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = taskpool::TaskPool::new(2).unwrap();
+    /// let group = pool.task_group::<Result<(), ()>>();
+    /// group.submit(std::future::pending()).unwrap(); // cancelled by the group
+    /// group.build_task().timeout(Duration::from_millis(10)).submit(std::future::pending()).unwrap();
+    /// let err = group.wait().unwrap_err();
+    /// assert_eq!(err.failures().len(), 1);
+    /// assert_eq!(err.first().index(), 1);
+    /// assert!(err.first().task_error().unwrap().is_timeout());
+    ///
+    /// let group = pool.task_group::<Result<(), ()>>();
+    /// assert!(group.build_task().timeout(Duration::ZERO).submit(async { Ok(()) }).unwrap_err().is_invalid_timeout());
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The pool's builder, with these options.
+    fn pool_builder(&self) -> TaskBuilder<'a> {
+        let mut builder = self.group.pool.build_task();
+        if let Some(name) = &self.name {
+            builder = builder.name(Arc::clone(name));
+        }
+        if let Some(timeout) = self.timeout {
+            builder = builder.timeout(timeout);
+        }
+        builder
+    }
+
+    /// Submits the task to the group; see [`TaskGroup::submit`].
+    ///
+    /// # Panics
+    ///
+    /// As [`TaskGroup::submit`].
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] if the pool is closed or the timeout is zero; the
+    /// future comes back in it and the group is unchanged.
+    ///
+    /// # Blocking
+    ///
+    /// As [`TaskGroup::submit`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let group = pool.task_group();
+    /// group.build_task().name("one").submit(async { Ok::<_, ()>(1) }).unwrap();
+    /// assert_eq!(group.wait().unwrap(), [1]);
+    /// ```
+    pub fn submit<F>(self, future: F) -> Result<TaskId, SubmitError<F>>
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        let member = self.group.member(future);
+        let key = member.key;
+        let handle = self
+            .pool_builder()
+            .submit(member)
+            .map_err(|e| e.map_inner(|m| m.future))?;
+        Ok(self.group.add(key, handle))
+    }
+
+    /// Submits the task to the group without ever waiting for queue space;
+    /// see [`TaskGroup::try_submit`].
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError`] if the pool's queue is full, the pool is closed
+    /// or the timeout is zero; the future comes back in it and the group
+    /// is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let group = pool.task_group();
+    /// group.build_task().name("t").try_submit(async { Ok::<_, ()>(2) }).unwrap();
+    /// assert_eq!(group.wait().unwrap(), [2]);
+    /// ```
+    pub fn try_submit<F>(self, future: F) -> Result<TaskId, TrySubmitError<F>>
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        let member = self.group.member(future);
+        let key = member.key;
+        let handle = self.pool_builder().try_submit(member).map_err(member_back)?;
+        Ok(self.group.add(key, handle))
+    }
+
+    /// Submits the task to the group from async code; see
+    /// [`TaskGroup::submit_async`].
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] if the pool is closed or the timeout is zero; the
+    /// future comes back in it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future before it completes submits nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(2).unwrap();
+    /// let inner = pool.clone();
+    /// let values = pool.submit(async move {
+    ///     let group = inner.task_group();
+    ///     group.build_task().name("a").submit_async(async { Ok::<_, String>(1) }).await.unwrap();
+    ///     group.await.unwrap()
+    /// });
+    /// assert_eq!(values.unwrap().wait().unwrap(), [1]);
+    /// ```
+    pub async fn submit_async<F>(self, future: F) -> Result<TaskId, SubmitError<F>>
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        let member = self.group.member(future);
+        let key = member.key;
+        let handle = self
+            .pool_builder()
+            .submit_async(member)
+            .await
+            .map_err(|e| e.map_inner(|m| m.future))?;
+        Ok(self.group.add(key, handle))
+    }
+}
+
+/// The refused member's own future, with the same refusal.
+fn member_back<F: Future>(e: TrySubmitError<Member<F>>) -> TrySubmitError<F> {
+    // `TrySubmitError` hands back no refusal; its predicates name each one
+    // `try_submit` can give.
+    let refusal = if e.is_full() {
+        Refusal::Full
+    } else if e.is_closed() {
+        Refusal::Closed
+    } else {
+        debug_assert!(e.is_invalid_timeout());
+        Refusal::ZeroTimeout
+    };
+    TrySubmitError::new(refusal, e.into_inner().future)
+}
+
+impl<T> fmt::Debug for GroupTaskBuilder<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupTaskBuilder")
+            .field("name", &self.name)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl<T: Fallible> TaskGroup<T> {
     /// How many tasks were submitted to the group.
     ///
     /// # Examples
@@ -468,8 +719,9 @@ impl<T> TaskGroup<T> {
     ///
     /// Panics if it would block inside a pool task (of any pool: blocking
     /// there can deadlock the executor) or on the daemon thread of the
-    /// executor that runs the group's tasks: that would deadlock. Use `.await` inside
-    /// tasks.
+    /// executor that runs the group's tasks: that would deadlock. Use
+    /// `.await` inside tasks. Panics if a timed wait already returned the
+    /// group's outcome.
     ///
     /// # Errors
     ///
@@ -491,7 +743,7 @@ impl<T> TaskGroup<T> {
     /// let err = group.wait().unwrap_err(); // 5 * 60 does not fit in a u8
     /// assert_eq!(err.first().index(), 5);
     /// ```
-    pub fn wait(self) -> Result<Vec<T>, GroupError<T>> {
+    pub fn wait(mut self) -> Result<Vec<T::Success>, GroupError<T>> {
         match self.wait_until(None) {
             Ok(outcome) => outcome,
             Err(_) => unreachable!("a wait without a deadline cannot time out"),
@@ -499,19 +751,21 @@ impl<T> TaskGroup<T> {
     }
 
     /// Blocks until every task of the group has ended or `timeout` passes.
-    /// `Duration::ZERO` only checks; a timeout too large to represent waits
-    /// forever.
+    /// Python: `asyncio.wait_for` around the group, except that nothing is
+    /// cancelled. `Duration::ZERO` only checks; a timeout too large to
+    /// represent waits forever.
     ///
     /// # Panics
     ///
-    /// As [`wait`](TaskGroup::wait).
+    /// As [`wait`](TaskGroup::wait); also if an earlier timed wait already
+    /// returned the group's outcome (it is gone).
     ///
     /// # Errors
     ///
-    /// The outer error is a [`JoinTimeoutError`] holding the group, with
-    /// its tasks still running, if time ran out first: wait again, or drop
-    /// it to cancel them. The inner one is the [`GroupError`], as from
-    /// [`wait`](TaskGroup::wait).
+    /// The outer error is a [`WaitTimeoutError`] if time ran out first; the
+    /// group is untouched, its tasks still running: wait again, `.await`
+    /// it, or drop it to cancel them. The inner one is the
+    /// [`GroupError`], as from [`wait`](TaskGroup::wait).
     ///
     /// # Blocking
     ///
@@ -523,17 +777,19 @@ impl<T> TaskGroup<T> {
     /// use std::time::Duration;
     ///
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let group = pool.task_group::<Result<(), ()>>();
-    /// group.submit(std::future::pending()).unwrap();
+    /// let (release, blocked) = async_channel::bounded::<()>(1);
+    /// let mut group = pool.task_group();
+    /// group.submit(async move { blocked.recv().await.map_err(|_| "closed") }).unwrap();
     /// let err = group.wait_timeout(Duration::from_millis(10)).unwrap_err();
-    /// assert_eq!(err.unfinished(), 1);
-    /// drop(err.into_inner()); // cancels the task
+    /// assert_eq!((err.unfinished(), err.total()), (1, 1));
+    /// release.send_blocking(()).unwrap(); // the group is still ours: wait again
+    /// assert_eq!(group.wait_timeout(Duration::MAX).unwrap().unwrap(), [()]);
     /// ```
     #[allow(clippy::type_complexity)]
     pub fn wait_timeout(
-        self,
+        &mut self,
         timeout: Duration,
-    ) -> Result<Result<Vec<T>, GroupError<T>>, JoinTimeoutError<TaskGroup<T>>> {
+    ) -> Result<Result<Vec<T::Success>, GroupError<T>>, WaitTimeoutError> {
         self.wait_until(deadline_after(timeout))
     }
 
@@ -542,7 +798,7 @@ impl<T> TaskGroup<T> {
     ///
     /// # Panics
     ///
-    /// As [`wait`](TaskGroup::wait).
+    /// As [`wait_timeout`](TaskGroup::wait_timeout).
     ///
     /// # Errors
     ///
@@ -558,26 +814,26 @@ impl<T> TaskGroup<T> {
     /// use std::time::{Duration, Instant};
     ///
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let group = pool.task_group();
+    /// let mut group = pool.task_group();
     /// group.submit(async { Ok::<_, ()>(1) }).unwrap();
     /// let deadline = Instant::now() + Duration::from_secs(60);
-    /// assert_eq!(group.wait_deadline(deadline).unwrap().unwrap(), [Ok(1)]);
+    /// assert_eq!(group.wait_deadline(deadline).unwrap().unwrap(), [1]);
     /// ```
     #[allow(clippy::type_complexity)]
     pub fn wait_deadline(
-        self,
+        &mut self,
         deadline: Instant,
-    ) -> Result<Result<Vec<T>, GroupError<T>>, JoinTimeoutError<TaskGroup<T>>> {
+    ) -> Result<Result<Vec<T::Success>, GroupError<T>>, WaitTimeoutError> {
         self.wait_until(Some(deadline))
     }
 
     #[allow(clippy::type_complexity)]
     fn wait_until(
-        self,
+        &mut self,
         deadline: Option<Instant>,
-    ) -> Result<Result<Vec<T>, GroupError<T>>, JoinTimeoutError<TaskGroup<T>>> {
+    ) -> Result<Result<Vec<T::Success>, GroupError<T>>, WaitTimeoutError> {
         let pools = vec![self.pool.shared().id()];
-        block_or_hand_back(self, deadline, pools, "a task group", TaskGroup::poll_end, |group| {
+        block_or_time_out(self, deadline, pools, "a task group", TaskGroup::poll_end, |group| {
             let state = lock(&group.shared.state);
             (state.watch.unreported(), state.watch.len())
         })
@@ -585,7 +841,7 @@ impl<T> TaskGroup<T> {
 
     /// Records what ended since the last poll; once everything has ended,
     /// the group's outcome.
-    fn poll_end(&mut self, cx: &mut Context<'_>) -> Poll<Result<Vec<T>, GroupError<T>>> {
+    fn poll_end(&mut self, cx: &mut Context<'_>) -> Poll<Result<Vec<T::Success>, GroupError<T>>> {
         let (to_cancel, ended) = {
             let mut state = lock(&self.shared.state);
             assert!(!state.finished, "a task group was polled after it returned `Ready`");
@@ -622,7 +878,7 @@ impl<T> TaskGroup<T> {
 
 /// The group's outcome, once every member has ended; `failures` are the
 /// indices of the listed failures, in the order they ended.
-fn outcome<T>(members: Vec<MemberSlot<T>>, failures: Vec<usize>) -> Result<Vec<T>, GroupError<T>> {
+fn outcome<T: Fallible>(members: Vec<MemberSlot<T>>, failures: Vec<usize>) -> Result<Vec<T::Success>, GroupError<T>> {
     let mut handles: Vec<Option<TaskHandle<T>>> = members.into_iter().map(|m| m.handle).collect();
     let completed = |h: &Option<TaskHandle<T>>| h.as_ref().is_some_and(|h| h.core().ended() == Some(Ended::Completed));
     let failures = if failures.is_empty() && !handles.iter().all(completed) {
@@ -634,14 +890,22 @@ fn outcome<T>(members: Vec<MemberSlot<T>>, failures: Vec<usize>) -> Result<Vec<T
         failures
     };
     if failures.is_empty() {
-        let values = handles
-            .into_iter()
-            .map(|h| match h.and_then(TaskHandle::take_finished) {
-                Some(Ok(value)) => value,
-                _ => unreachable!("every member completed with a value"),
-            })
-            .collect();
-        return Ok(values);
+        let mut values = Vec::with_capacity(handles.len());
+        // A `Fallible` impl whose `into_success` disagrees with its
+        // `failure` gives its value back: that is a failure too.
+        let mut refused = Vec::new();
+        for (index, handle) in handles.into_iter().enumerate() {
+            let handle = handle.expect("every member's handle is kept until the end");
+            match TaskFailure::take(index, handle, T::into_success) {
+                Ok(value) => values.push(value),
+                Err(failure) => refused.push(failure),
+            }
+        }
+        return if refused.is_empty() {
+            Ok(values)
+        } else {
+            Err(GroupError::new(refused))
+        };
     }
     let failures = failures
         .into_iter()
@@ -652,8 +916,8 @@ fn outcome<T>(members: Vec<MemberSlot<T>>, failures: Vec<usize>) -> Result<Vec<T
     Err(GroupError::new(failures))
 }
 
-impl<T> Future for TaskGroup<T> {
-    type Output = Result<Vec<T>, GroupError<T>>;
+impl<T: Fallible> Future for TaskGroup<T> {
+    type Output = Result<Vec<T::Success>, GroupError<T>>;
 
     /// Ready once every task of the group has ended; see
     /// [`wait`](TaskGroup::wait).

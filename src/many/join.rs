@@ -8,8 +8,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::watch::Watch;
-use super::{block_or_hand_back, pools_of};
-use crate::error::{JoinTimeoutError, TaskError, TaskFailure};
+use super::{block_or_time_out, pools_of};
+use crate::error::{TaskError, TaskFailure, WaitTimeoutError};
+use crate::fallible::Fallible;
 use crate::handle::TaskHandle;
 use crate::shared::PoolId;
 use crate::stats::Ended;
@@ -66,9 +67,13 @@ impl<T> Joiner<T> {
         Poll::Ready(outcomes)
     }
 
-    /// Every value in input order; or, at the first task that ends without
-    /// a value or with a failure value, that failure, the others cancelled.
-    fn poll_values(&mut self, cx: &mut Context<'_>) -> Poll<Result<Vec<T>, TaskFailure<T>>> {
+    /// Every success in input order; or, at the first task that ends
+    /// without a value or with a failure value, that failure, the others
+    /// cancelled.
+    fn poll_values(&mut self, cx: &mut Context<'_>) -> Poll<Result<Vec<T::Success>, TaskFailure<T>>>
+    where
+        T: Fallible,
+    {
         self.check_not_finished();
         loop {
             match self.watch.poll_next(cx) {
@@ -91,14 +96,13 @@ impl<T> Joiner<T> {
         let mut values = Vec::with_capacity(self.handles.len());
         for (index, slot) in self.handles.iter_mut().enumerate() {
             let handle = slot.take().expect("each outcome is taken once");
-            // Every task completed with a value: a task that ended any other
-            // way was returned above.
-            if handle.core().ended() != Some(Ended::Completed) {
-                return Poll::Ready(Err(TaskFailure::from_finished(index, handle)));
-            }
-            match handle.take_finished() {
-                Some(Ok(value)) => values.push(value),
-                _ => unreachable!("a completed task's outcome is its value"),
+            // Every task completed with a value that is not a failure: a
+            // task that ended any other way was returned above. A
+            // `Fallible` impl whose `into_success` disagrees with its
+            // `failure` still gets its value back as a failure.
+            match TaskFailure::take(index, handle, T::into_success) {
+                Ok(value) => values.push(value),
+                Err(failure) => return Poll::Ready(Err(failure)),
             }
         }
         Poll::Ready(Ok(values))
@@ -121,8 +125,10 @@ impl<T> Joiner<T> {
 /// `asyncio.gather(*tasks, return_exceptions=True)`.
 ///
 /// A panic, cancel or timeout is one outcome among the others, as an
-/// `Err(TaskError)`; nothing stops early and nothing is cancelled. `.await`
-/// the returned [`JoinAll`], or block on it with [`wait`](JoinAll::wait).
+/// `Err(TaskError)`; a task's own `Err` is its value, `Ok(Err(e))`.
+/// Nothing stops early and nothing is cancelled. `.await` the returned
+/// [`JoinAll`], or block on it with [`wait`](JoinAll::wait) (or a timed
+/// wait, which borrows it and can be repeated).
 ///
 /// Dropping the `JoinAll` before it finishes drops the handles, which
 /// detaches the tasks, as dropping each handle would: they keep running.
@@ -156,23 +162,22 @@ where
     }
 }
 
-/// Waits for every task and returns their values in input order, or stops
-/// at the first failure and cancels the rest. Python:
+/// Waits for every task and returns their successes in input order, or
+/// stops at the first failure and cancels the rest. Python:
 /// `asyncio.gather(*tasks)`, except that Python lets the rest run.
 ///
 /// A task fails if it panics, is cancelled, times out, never runs because
-/// of a shutdown, or was submitted [fallible](crate::TaskBuilder::fallible)
-/// and returns a failure value (an `Err`): the same [`Fallible`] verdict
-/// the pool records, and the only way a value counts as a failure. A plain
-/// task's `Err` is a value like any other. The first task to fail, in the
-/// order they finish, is returned as a [`TaskFailure`]; every other
-/// unfinished task is then cancelled, and the call returns without waiting
-/// for them to stop.
+/// of a shutdown, or returns a value that counts as a failure under
+/// [`Fallible`] (an `Err`, with no opt-in): the same verdict the pool
+/// records, and the only way a value counts as a failure. The first task
+/// to fail, in the order they finish, is returned as a [`TaskFailure`];
+/// every other unfinished task is then cancelled, and the call returns
+/// without waiting for them to stop. On success each value comes through
+/// [`Fallible::into_success`]: a task returning `Result<u8, E>` gives a
+/// `u8`, with no second unwrap.
 ///
 /// Dropping the `TryJoinAll` before it finishes drops the handles, which
 /// detaches the tasks: they keep running, nothing is cancelled.
-///
-/// [`Fallible`]: crate::Fallible
 ///
 /// # Panics
 ///
@@ -186,17 +191,22 @@ where
 /// let pool = taskpool::TaskPool::new(2).unwrap();
 /// let fetch = |ok: bool| async move { if ok { Ok(200) } else { Err("refused") } };
 /// let handles = vec![
-///     pool.build_task().fallible().submit(fetch(true)).unwrap(),
-///     pool.build_task().fallible().submit(fetch(false)).unwrap(),
-///     pool.build_task().fallible().submit(std::future::pending()).unwrap(),
+///     pool.submit(fetch(true)).unwrap(),
+///     pool.submit(fetch(false)).unwrap(),
+///     pool.submit(std::future::pending()).unwrap(),
 /// ];
 /// let failure = taskpool::try_join_all(handles).wait().unwrap_err();
 /// assert_eq!(failure.index(), 1);
 /// assert_eq!(failure.into_outcome().unwrap(), Err("refused"));
+///
+/// let handles: Vec<_> = [true, true].map(|ok| pool.submit(fetch(ok)).unwrap()).into();
+/// let statuses: Vec<u16> = taskpool::try_join_all(handles).wait().unwrap();
+/// assert_eq!(statuses, [200, 200]);
 /// ```
 pub fn try_join_all<I, T>(handles: I) -> TryJoinAll<T>
 where
     I: IntoIterator<Item = TaskHandle<T>>,
+    T: Fallible,
 {
     TryJoinAll {
         joiner: Joiner::new(handles),
@@ -239,8 +249,9 @@ impl<T> JoinAll<T> {
     ///
     /// Panics if it would block inside a pool task (of any pool: blocking
     /// there can deadlock the executor) or on the daemon thread of an
-    /// executor that runs one of the tasks: that would deadlock. Use `.await` inside
-    /// tasks.
+    /// executor that runs one of the tasks: that would deadlock. Use
+    /// `.await` inside tasks. Panics if a timed wait already returned the
+    /// outcomes.
     ///
     /// # Blocking
     ///
@@ -254,25 +265,28 @@ impl<T> JoinAll<T> {
     /// let values: Vec<_> = taskpool::join_all(handles).wait().into_iter().map(Result::unwrap).collect();
     /// assert_eq!(values, [0, 1, 2]);
     /// ```
-    pub fn wait(self) -> Vec<Result<T, TaskError>> {
+    pub fn wait(mut self) -> Vec<Result<T, TaskError>> {
         match self.wait_until(None) {
             Ok(outcomes) => outcomes,
             Err(_) => unreachable!("a wait without a deadline cannot time out"),
         }
     }
 
-    /// Blocks until every task has finished or `timeout` passes.
-    /// `Duration::ZERO` only checks; a timeout too large to represent
-    /// waits forever.
+    /// Blocks until every task has finished or `timeout` passes. Python:
+    /// `asyncio.wait_for(gather(...), timeout)`, except that nothing is
+    /// cancelled. `Duration::ZERO` only checks; a timeout too large to
+    /// represent waits forever.
     ///
     /// # Panics
     ///
-    /// As [`wait`](JoinAll::wait).
+    /// As [`wait`](JoinAll::wait); also if an earlier timed wait already
+    /// returned the outcomes (they are gone).
     ///
     /// # Errors
     ///
-    /// A [`JoinTimeoutError`] holding this join, untouched, if a task was
-    /// still unfinished.
+    /// A [`WaitTimeoutError`] with the unfinished and total task counts if
+    /// a task was still unfinished. The join is untouched: wait again,
+    /// `.await` it, or drop it.
     ///
     /// # Blocking
     ///
@@ -284,11 +298,16 @@ impl<T> JoinAll<T> {
     /// use std::time::Duration;
     ///
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let stuck = pool.submit(std::future::pending::<()>()).unwrap();
-    /// let join = taskpool::join_all([stuck]).wait_timeout(Duration::from_millis(5)).unwrap_err().into_inner();
-    /// # drop(join);
+    /// let (release, blocked) = async_channel::bounded::<()>(1);
+    /// let handle = pool.submit(async move { blocked.recv().await.unwrap(); 5 }).unwrap();
+    /// let mut join = taskpool::join_all([handle]);
+    /// let err = join.wait_timeout(Duration::from_millis(5)).unwrap_err();
+    /// assert_eq!((err.unfinished(), err.total()), (1, 1));
+    /// release.send_blocking(()).unwrap();
+    /// let outcomes = join.wait_timeout(Duration::MAX).unwrap(); // the same join, waited again
+    /// assert_eq!(outcomes[0].as_ref().unwrap(), &5);
     /// ```
-    pub fn wait_timeout(self, timeout: Duration) -> Result<Vec<Result<T, TaskError>>, JoinTimeoutError<JoinAll<T>>> {
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Result<Vec<Result<T, TaskError>>, WaitTimeoutError> {
         self.wait_until(deadline_after(timeout))
     }
 
@@ -296,12 +315,12 @@ impl<T> JoinAll<T> {
     ///
     /// # Panics
     ///
-    /// As [`wait`](JoinAll::wait).
+    /// As [`wait_timeout`](JoinAll::wait_timeout).
     ///
     /// # Errors
     ///
-    /// A [`JoinTimeoutError`] holding this join, untouched, if a task was
-    /// still unfinished.
+    /// As [`wait_timeout`](JoinAll::wait_timeout): a [`WaitTimeoutError`],
+    /// the join untouched.
     ///
     /// # Blocking
     ///
@@ -314,22 +333,23 @@ impl<T> JoinAll<T> {
     ///
     /// let pool = taskpool::TaskPool::new(1).unwrap();
     /// let handle = pool.submit(async { 1 }).unwrap();
-    /// let outcomes = taskpool::join_all([handle]).wait_deadline(Instant::now() + Duration::from_secs(60)).unwrap();
+    /// let mut join = taskpool::join_all([handle]);
+    /// let outcomes = join.wait_deadline(Instant::now() + Duration::from_secs(60)).unwrap();
     /// assert_eq!(outcomes[0].as_ref().unwrap(), &1);
     /// ```
-    pub fn wait_deadline(self, deadline: Instant) -> Result<Vec<Result<T, TaskError>>, JoinTimeoutError<JoinAll<T>>> {
+    pub fn wait_deadline(&mut self, deadline: Instant) -> Result<Vec<Result<T, TaskError>>, WaitTimeoutError> {
         self.wait_until(Some(deadline))
     }
 
-    fn wait_until(self, deadline: Option<Instant>) -> Result<Vec<Result<T, TaskError>>, JoinTimeoutError<JoinAll<T>>> {
+    fn wait_until(&mut self, deadline: Option<Instant>) -> Result<Vec<Result<T, TaskError>>, WaitTimeoutError> {
         let pools = self.joiner.pools.clone();
-        block_or_hand_back(
-            self,
+        block_or_time_out(
+            &mut self.joiner,
             deadline,
             pools,
             "tasks",
-            |j, cx| j.joiner.poll_all(cx),
-            |j| j.joiner.counts(),
+            Joiner::poll_all,
+            Joiner::counts,
         )
     }
 }
@@ -339,7 +359,8 @@ impl<T> Future for JoinAll<T> {
 
     /// # Panics
     ///
-    /// Panics if polled again after it returned `Ready`.
+    /// Panics if polled again after it returned `Ready` (or after a timed
+    /// wait returned the outcomes).
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.get_mut().joiner.poll_all(cx)
     }
@@ -351,7 +372,7 @@ impl<T> fmt::Debug for JoinAll<T> {
     }
 }
 
-/// Every task's value in input order, or the first failure: the future
+/// Every task's success in input order, or the first failure: the future
 /// (and blocking waits) [`try_join_all`] returns.
 ///
 /// Dropping it before it finishes detaches the tasks, as dropping their
@@ -368,7 +389,7 @@ impl<T> fmt::Debug for JoinAll<T> {
 /// let pool = taskpool::TaskPool::new(2).unwrap();
 /// let inner = pool.clone();
 /// let values = pool.submit(async move {
-///     let handles: Vec<_> = (1..=3).map(|i| inner.submit(async move { i }).unwrap()).collect();
+///     let handles: Vec<_> = (1..=3).map(|i| inner.submit(async move { Ok::<_, String>(i) }).unwrap()).collect();
 ///     taskpool::try_join_all(handles).await.unwrap()
 /// });
 /// assert_eq!(values.unwrap().wait().unwrap(), [1, 2, 3]);
@@ -378,15 +399,16 @@ pub struct TryJoinAll<T> {
     joiner: Joiner<T>,
 }
 
-impl<T> TryJoinAll<T> {
+impl<T: Fallible> TryJoinAll<T> {
     /// Blocks until every task has finished, or one has failed.
     ///
     /// # Panics
     ///
     /// Panics if it would block inside a pool task (of any pool: blocking
     /// there can deadlock the executor) or on the daemon thread of an
-    /// executor that runs one of the tasks: that would deadlock. Use `.await` inside
-    /// tasks.
+    /// executor that runs one of the tasks: that would deadlock. Use
+    /// `.await` inside tasks. Panics if a timed wait already returned the
+    /// outcome.
     ///
     /// # Errors
     ///
@@ -403,7 +425,7 @@ impl<T> TryJoinAll<T> {
     /// let handles: Vec<_> = (0..3).map(|i| pool.submit(async move { i }).unwrap()).collect();
     /// assert_eq!(taskpool::try_join_all(handles).wait().unwrap(), [0, 1, 2]);
     /// ```
-    pub fn wait(self) -> Result<Vec<T>, TaskFailure<T>> {
+    pub fn wait(mut self) -> Result<Vec<T::Success>, TaskFailure<T>> {
         match self.wait_until(None) {
             Ok(outcome) => outcome,
             Err(_) => unreachable!("a wait without a deadline cannot time out"),
@@ -416,13 +438,15 @@ impl<T> TryJoinAll<T> {
     ///
     /// # Panics
     ///
-    /// As [`wait`](TryJoinAll::wait).
+    /// As [`wait`](TryJoinAll::wait); also if an earlier timed wait already
+    /// returned the outcome (it is gone).
     ///
     /// # Errors
     ///
-    /// The outer error is a [`JoinTimeoutError`] holding this join,
-    /// untouched (nothing cancelled), if time ran out first; the inner one
-    /// is the first [`TaskFailure`], as from [`wait`](TryJoinAll::wait).
+    /// The outer error is a [`WaitTimeoutError`] if time ran out first; the
+    /// join is untouched (nothing cancelled): wait again, `.await` it, or
+    /// drop it. The inner one is the first [`TaskFailure`], as from
+    /// [`wait`](TryJoinAll::wait).
     ///
     /// # Blocking
     ///
@@ -434,15 +458,18 @@ impl<T> TryJoinAll<T> {
     /// use std::time::Duration;
     ///
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let stuck = pool.submit(std::future::pending::<()>()).unwrap();
-    /// let err = taskpool::try_join_all([stuck]).wait_timeout(Duration::from_millis(5)).unwrap_err();
-    /// assert_eq!(err.unfinished(), 1);
+    /// let (release, blocked) = async_channel::bounded::<()>(1);
+    /// let handle = pool.submit(async move { blocked.recv().await.unwrap(); Ok::<_, String>(5) }).unwrap();
+    /// let mut join = taskpool::try_join_all([handle]);
+    /// assert_eq!(join.wait_timeout(Duration::from_millis(5)).unwrap_err().unfinished(), 1);
+    /// release.send_blocking(()).unwrap();
+    /// assert_eq!(join.wait_timeout(Duration::MAX).unwrap().unwrap(), [5]);
     /// ```
     #[allow(clippy::type_complexity)]
     pub fn wait_timeout(
-        self,
+        &mut self,
         timeout: Duration,
-    ) -> Result<Result<Vec<T>, TaskFailure<T>>, JoinTimeoutError<TryJoinAll<T>>> {
+    ) -> Result<Result<Vec<T::Success>, TaskFailure<T>>, WaitTimeoutError> {
         self.wait_until(deadline_after(timeout))
     }
 
@@ -451,7 +478,7 @@ impl<T> TryJoinAll<T> {
     ///
     /// # Panics
     ///
-    /// As [`wait`](TryJoinAll::wait).
+    /// As [`wait_timeout`](TryJoinAll::wait_timeout).
     ///
     /// # Errors
     ///
@@ -467,41 +494,43 @@ impl<T> TryJoinAll<T> {
     /// use std::time::{Duration, Instant};
     ///
     /// let pool = taskpool::TaskPool::new(1).unwrap();
-    /// let handle = pool.submit(async { 1 }).unwrap();
+    /// let handle = pool.submit(async { Ok::<_, String>(1) }).unwrap();
     /// let deadline = Instant::now() + Duration::from_secs(60);
-    /// assert_eq!(taskpool::try_join_all([handle]).wait_deadline(deadline).unwrap().unwrap(), [1]);
+    /// let mut join = taskpool::try_join_all([handle]);
+    /// assert_eq!(join.wait_deadline(deadline).unwrap().unwrap(), [1]);
     /// ```
     #[allow(clippy::type_complexity)]
     pub fn wait_deadline(
-        self,
+        &mut self,
         deadline: Instant,
-    ) -> Result<Result<Vec<T>, TaskFailure<T>>, JoinTimeoutError<TryJoinAll<T>>> {
+    ) -> Result<Result<Vec<T::Success>, TaskFailure<T>>, WaitTimeoutError> {
         self.wait_until(Some(deadline))
     }
 
     #[allow(clippy::type_complexity)]
     fn wait_until(
-        self,
+        &mut self,
         deadline: Option<Instant>,
-    ) -> Result<Result<Vec<T>, TaskFailure<T>>, JoinTimeoutError<TryJoinAll<T>>> {
+    ) -> Result<Result<Vec<T::Success>, TaskFailure<T>>, WaitTimeoutError> {
         let pools = self.joiner.pools.clone();
-        block_or_hand_back(
-            self,
+        block_or_time_out(
+            &mut self.joiner,
             deadline,
             pools,
             "tasks",
-            |j, cx| j.joiner.poll_values(cx),
-            |j| j.joiner.counts(),
+            Joiner::poll_values,
+            Joiner::counts,
         )
     }
 }
 
-impl<T> Future for TryJoinAll<T> {
-    type Output = Result<Vec<T>, TaskFailure<T>>;
+impl<T: Fallible> Future for TryJoinAll<T> {
+    type Output = Result<Vec<T::Success>, TaskFailure<T>>;
 
     /// # Panics
     ///
-    /// Panics if polled again after it returned `Ready`.
+    /// Panics if polled again after it returned `Ready` (or after a timed
+    /// wait returned the outcome).
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.get_mut().joiner.poll_values(cx)
     }

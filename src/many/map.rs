@@ -5,20 +5,21 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
 use super::Deadline;
-use crate::daemon::DaemonExecutor;
+use crate::builder::TaskBuilder;
 use crate::error::{ConfigError, MapError, SubmitError, TaskError};
 use crate::handle::TaskHandle;
 use crate::pool::TaskPool;
 
-/// What [`MapIter`] and [`MapStream`] yield: one item's outcome, or, once,
-/// why the map ended early.
-type Item<Fut> = Result<Result<<Fut as Future>::Output, TaskError>, MapError<Fut>>;
+/// What [`MapIter`] and [`MapStream`] yield: one item's value, the item's
+/// task ending without one, or, once, why the map ended early.
+type Item<Fut> = Result<<Fut as Future>::Output, MapError<Fut>>;
 
 /// A submission in progress, for the async form.
 type Submitting<Fut> =
@@ -31,14 +32,18 @@ impl TaskPool {
     ///
     /// Lazy: nothing is submitted until the first item is asked for, and
     /// the input is read only as far as `buffer` allows, so a million-item
-    /// iterator never queues a million tasks. Each item's outcome — its
-    /// value (which may be a typed `Err`), a panic, or another
-    /// [`TaskError`] — arrives at its position, and the iteration goes on.
+    /// iterator never queues a million tasks. Each item is one `Result`,
+    /// at its position: `Ok(value)` (the value may be a typed `Err`,
+    /// untouched), or a [`MapError`] whose
+    /// [`task_error`](MapError::task_error) says why the item's task ended
+    /// without a value (a panic, a per-item timeout, ...); either way the
+    /// iteration goes on, as Python's re-raises each item's exception.
     ///
     /// The result is a blocking [`Iterator`] ([`MapIter`]) for plain
     /// threads; [`into_stream`](MapIter::into_stream) makes it a
     /// [`Stream`] for async code. [`timeout`](MapIter::timeout) bounds the
-    /// whole iteration.
+    /// whole iteration; [`task_timeout`](MapIter::task_timeout) and
+    /// [`task_name`](MapIter::task_name) set each item's task options.
     ///
     /// Dropping the iterator, or its timeout passing, cancels the tasks it
     /// submitted and did not deliver: nobody else can see them.
@@ -61,7 +66,7 @@ impl TaskPool {
     ///         word.len()
     ///     })
     ///     .unwrap()
-    ///     .map(|item| item.unwrap().unwrap())
+    ///     .map(Result::unwrap)
     ///     .collect();
     /// assert_eq!(lengths, [1, 2, 3]);
     ///
@@ -72,7 +77,7 @@ impl TaskPool {
         I: IntoIterator,
         F: FnMut(I::Item) -> Fut,
         Fut: Future + Send + 'static,
-        Fut::Output: Send + 'static,
+        Fut::Output: crate::Fallible + Send + 'static,
     {
         if buffer == 0 {
             return Err(ConfigError::ZeroBuffer);
@@ -86,40 +91,12 @@ impl TaskPool {
                 in_flight: VecDeque::with_capacity(buffer),
                 delivered: 0,
                 refused: None,
+                task_name: None,
+                task_timeout: None,
                 deadline: Deadline::none(),
                 ended: false,
             },
         })
-    }
-}
-
-impl DaemonExecutor {
-    /// Runs `f(item)` as a task on the daemon thread for each item, results
-    /// in input order; see [`TaskPool::map`]. Python: `Executor.map`.
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::ZeroBuffer`] if `buffer` is zero.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let executor = taskpool::DaemonExecutor::new(2).unwrap();
-    /// let squares: Vec<u64> = executor
-    ///     .map(1..=4_u64, 2, |i| async move { i * i })
-    ///     .unwrap()
-    ///     .map(|item| item.unwrap().unwrap())
-    ///     .collect();
-    /// assert_eq!(squares, [1, 4, 9, 16]);
-    /// ```
-    pub fn map<I, F, Fut>(&self, items: I, buffer: usize, f: F) -> Result<MapIter<I::IntoIter, F, Fut>, ConfigError>
-    where
-        I: IntoIterator,
-        F: FnMut(I::Item) -> Fut,
-        Fut: Future + Send + 'static,
-        Fut::Output: Send + 'static,
-    {
-        self.pool().map(items, buffer, f)
     }
 }
 
@@ -136,6 +113,9 @@ struct State<I, F, Fut: Future> {
     delivered: usize,
     /// The item the pool refused, delivered after those before it.
     refused: Option<SubmitError<Fut>>,
+    /// Each item's task options.
+    task_name: Option<Arc<str>>,
+    task_timeout: Option<Duration>,
     deadline: Deadline,
     ended: bool,
 }
@@ -145,7 +125,7 @@ where
     I: Iterator,
     F: FnMut(I::Item) -> Fut,
     Fut: Future + Send + 'static,
-    Fut::Output: Send + 'static,
+    Fut::Output: crate::Fallible + Send + 'static,
 {
     /// The next item's future, if the buffer has room, the deadline has
     /// not passed and the input goes on.
@@ -175,8 +155,9 @@ where
     }
 
     fn deliver(&mut self, outcome: Result<Fut::Output, TaskError>) -> Item<Fut> {
+        let index = self.delivered;
         self.delivered += 1;
-        Ok(outcome)
+        outcome.map_err(|error| MapError::task(index, error))
     }
 
     /// Nothing is in flight: the end, after the refused item if there was
@@ -196,7 +177,27 @@ where
     }
 }
 
+/// `builder` with each item's task options.
+fn with_options<'p>(
+    mut builder: TaskBuilder<'p>,
+    name: &Option<Arc<str>>,
+    timeout: Option<Duration>,
+) -> TaskBuilder<'p> {
+    if let Some(name) = name {
+        builder = builder.name(Arc::clone(name));
+    }
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    builder
+}
+
 impl<I, F, Fut: Future> State<I, F, Fut> {
+    /// The pool's builder, with each item's task options.
+    fn task_builder(&self) -> TaskBuilder<'_> {
+        with_options(self.pool.build_task(), &self.task_name, self.task_timeout)
+    }
+
     /// Cancels the tasks submitted and not delivered: nobody else can see
     /// them.
     fn cancel_in_flight(&mut self) {
@@ -224,10 +225,11 @@ impl<I, F, Fut: Future> Drop for State<I, F, Fut> {
 /// The blocking iterator [`TaskPool::map`] returns: one item per input
 /// item, in input order.
 ///
-/// Each item is `Ok(outcome)`, the task's outcome as its handle would give
-/// it; or, once, a [`MapError`] when the timeout passes or the pool
-/// refuses an item, after which the iteration ends. Dropping it cancels
-/// the tasks it submitted and did not deliver.
+/// Each item is `Ok(value)`, the task's value; a [`MapError`] for an item
+/// whose task ended without a value (the iteration goes on); or, once, a
+/// [`MapError`] when the timeout passes or the pool refuses an item, after
+/// which the iteration ends. Dropping it cancels the tasks it submitted
+/// and did not deliver.
 ///
 /// # Examples
 ///
@@ -241,10 +243,11 @@ impl<I, F, Fut: Future> Drop for State<I, F, Fut> {
 ///         i
 ///     })
 ///     .unwrap()
-///     .map(Result::unwrap)
 ///     .collect();
 /// assert_eq!(*outcomes[0].as_ref().unwrap(), 0);
-/// assert!(outcomes[1].as_ref().unwrap_err().is_panic()); // and the iteration went on
+/// let failed = outcomes[1].as_ref().unwrap_err();
+/// assert_eq!(failed.index(), 1);
+/// assert!(failed.task_error().unwrap().is_panic()); // and the iteration went on
 /// assert_eq!(*outcomes[2].as_ref().unwrap(), 2);
 /// ```
 #[must_use = "iterators are lazy and do nothing unless consumed"]
@@ -290,7 +293,7 @@ impl<I, F, Fut: Future> MapIter<I, F, Fut> {
     ///     .map([1, 2], 1, |i| async move { i })
     ///     .unwrap()
     ///     .deadline(Instant::now() + Duration::from_secs(60));
-    /// assert_eq!(it.map(|r| r.unwrap().unwrap()).sum::<i32>(), 3);
+    /// assert_eq!(it.map(Result::unwrap).sum::<i32>(), 3);
     /// ```
     pub fn deadline(self, deadline: Instant) -> Self {
         self.with_deadline(Deadline::at(deadline))
@@ -301,9 +304,70 @@ impl<I, F, Fut: Future> MapIter<I, F, Fut> {
         self
     }
 
+    /// Gives each item's task a run-time limit, as
+    /// [`TaskBuilder::timeout`](crate::TaskBuilder::timeout) does: the
+    /// clock starts when the task gets its permit. An item whose task runs
+    /// past it comes as a [`MapError`] whose
+    /// [`task_error`](MapError::task_error) is a timeout, and the
+    /// iteration goes on. Python has no per-item timeout; it is
+    /// `asyncio.wait_for` inside the mapped function. It applies to items
+    /// submitted after the call: set it before the first `next`.
+    ///
+    /// A zero timeout cannot be honoured: the first item submitted with it
+    /// is refused, and comes as a [`MapError`] with
+    /// [`is_invalid_timeout`](MapError::is_invalid_timeout) (its future
+    /// back in [`into_inner`](MapError::into_inner)), which ends the
+    /// iteration. A timeout of a hundred years or more means none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = taskpool::TaskPool::new(2).unwrap();
+    /// let mut it = pool
+    ///     .map([false, true], 1, |stuck| async move {
+    ///         if stuck {
+    ///             std::future::pending::<()>().await;
+    ///         }
+    ///         "done"
+    ///     })
+    ///     .unwrap()
+    ///     .task_timeout(Duration::from_millis(20));
+    /// assert_eq!(it.next().unwrap().unwrap(), "done");
+    /// let err = it.next().unwrap().unwrap_err();
+    /// assert_eq!(err.index(), 1);
+    /// assert!(err.task_error().unwrap().is_timeout());
+    /// assert!(it.next().is_none());
+    /// ```
+    pub fn task_timeout(mut self, timeout: Duration) -> Self {
+        self.state.task_timeout = Some(timeout);
+        self
+    }
+
+    /// Names each item's task, as
+    /// [`TaskBuilder::name`](crate::TaskBuilder::name) does, for logs,
+    /// errors and `Debug`. Python: the `name` of `asyncio.create_task`. It
+    /// applies to items submitted after the call: set it before the first
+    /// `next`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(1).unwrap();
+    /// let mut it = pool.map([()], 1, |_| async { panic!("boom") as () }).unwrap().task_name("resize");
+    /// let err = it.next().unwrap().unwrap_err();
+    /// assert_eq!(err.task_error().unwrap().name(), Some("resize"));
+    /// ```
+    pub fn task_name(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.state.task_name = Some(name.into());
+        self
+    }
+
     /// The same map as a [`Stream`], for async code: it submits with
     /// [`submit_async`](TaskPool::submit_async), so a full queue makes it
-    /// wait without blocking. The timeout, if set, carries over.
+    /// wait without blocking. The timeouts and task name, if set, carry
+    /// over.
     ///
     /// # Examples
     ///
@@ -314,7 +378,7 @@ impl<I, F, Fut: Future> MapIter<I, F, Fut> {
     ///     let mut stream = inner.map(1..=3, 2, |i| async move { i * 10 }).unwrap().into_stream();
     ///     let mut out = Vec::new();
     ///     while let Some(item) = stream.next().await {
-    ///         out.push(item.unwrap().unwrap());
+    ///         out.push(item.unwrap());
     ///     }
     ///     out
     /// });
@@ -333,7 +397,7 @@ where
     I: Iterator,
     F: FnMut(I::Item) -> Fut,
     Fut: Future + Send + 'static,
-    Fut::Output: Send + 'static,
+    Fut::Output: crate::Fallible + Send + 'static,
 {
     type Item = Item<Fut>;
 
@@ -352,10 +416,10 @@ where
             return None;
         }
         while let Some(future) = state.next_future() {
-            let submitted = state.pool.submit(future);
+            let submitted = state.task_builder().submit(future);
             state.accept(submitted);
         }
-        let Some(front) = state.in_flight.pop_front() else {
+        let Some(front) = state.in_flight.front_mut() else {
             // Nothing in flight though the input goes on: the deadline
             // passed before the next item could be submitted.
             if state.items.is_some() {
@@ -368,15 +432,15 @@ where
         }
         let waited = match state.deadline.instant() {
             Some(deadline) => front.wait_deadline(deadline),
-            None => Ok(front.wait()),
+            None => front.wait_timeout(std::time::Duration::MAX),
         };
         match waited {
-            Ok(outcome) => Some(state.deliver(outcome)),
-            Err(timeout) => {
-                // Cancelled with the rest, in one batch.
-                state.in_flight.push_front(timeout.into_inner());
-                Some(state.time_out())
+            Ok(outcome) => {
+                state.in_flight.pop_front();
+                Some(state.deliver(outcome))
             }
+            // The front task is cancelled with the rest, in one batch.
+            Err(_) => Some(state.time_out()),
         }
     }
 }
@@ -406,7 +470,7 @@ impl<I, F, Fut: Future> fmt::Debug for MapIter<I, F, Fut> {
 /// let inner = pool.clone();
 /// let first = pool.submit(async move {
 ///     let mut stream = inner.map(["x", "y"], 1, |s| async move { s.to_uppercase() }).unwrap().into_stream();
-///     stream.next().await.unwrap().unwrap().unwrap()
+///     stream.next().await.unwrap().unwrap()
 /// });
 /// assert_eq!(first.unwrap().wait().unwrap(), "X");
 /// ```
@@ -425,7 +489,7 @@ where
     I: Iterator,
     F: FnMut(I::Item) -> Fut,
     Fut: Future + Send + 'static,
-    Fut::Output: Send + 'static,
+    Fut::Output: crate::Fallible + Send + 'static,
 {
     /// The next item, without needing a `StreamExt` trait in scope.
     ///
@@ -441,7 +505,7 @@ where
     /// let inner = pool.clone();
     /// let done = pool.submit(async move {
     ///     let mut stream = inner.map([1], 1, |i| async move { i }).unwrap().into_stream();
-    ///     assert_eq!(stream.next().await.unwrap().unwrap().unwrap(), 1);
+    ///     assert_eq!(stream.next().await.unwrap().unwrap(), 1);
     ///     stream.next().await.is_none()
     /// });
     /// assert!(done.unwrap().wait().unwrap());
@@ -465,7 +529,12 @@ where
             }
             let Some(future) = self.state.next_future() else { return };
             let pool = self.state.pool.clone();
-            self.submitting = Some(Box::pin(async move { pool.submit_async(future).await }));
+            let (name, timeout) = (self.state.task_name.clone(), self.state.task_timeout);
+            self.submitting = Some(Box::pin(async move {
+                with_options(pool.build_task(), &name, timeout)
+                    .submit_async(future)
+                    .await
+            }));
         }
     }
 }
@@ -475,7 +544,7 @@ where
     I: Iterator,
     F: FnMut(I::Item) -> Fut,
     Fut: Future + Send + 'static,
-    Fut::Output: Send + 'static,
+    Fut::Output: crate::Fallible + Send + 'static,
 {
     type Item = Item<Fut>;
 

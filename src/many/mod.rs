@@ -9,9 +9,11 @@
 //! thread that runs the tasks being waited for.
 //!
 //! Where a task counts as failed, every combinator asks the outcome the
-//! runner recorded ([`Ended`]), which is where a fallible submission's
-//! [`Fallible`](crate::Fallible) verdict lands: one mechanism, used
-//! everywhere.
+//! runner recorded ([`Ended`]), which is where the task output's
+//! [`Fallible`](crate::Fallible) verdict lands for every task (a `Result`'s
+//! `Err` counts with no opt-in): one mechanism, used everywhere. The
+//! combinators that hand back successes (`try_join_all`, a group) unwrap
+//! them with [`Fallible::into_success`](crate::Fallible::into_success).
 
 mod as_completed;
 mod group;
@@ -28,20 +30,20 @@ use std::time::{Duration, Instant};
 
 use futures_timer::Delay;
 
-use crate::error::JoinTimeoutError;
+use crate::error::WaitTimeoutError;
 use crate::shared::PoolId;
 use crate::stats::Ended;
 use crate::task::TaskCore;
 use crate::util::{block_on_deadline, deadline_after};
 
 pub use as_completed::{AsCompletedIter, AsCompletedStream, as_completed};
-pub use group::TaskGroup;
+pub use group::{GroupTaskBuilder, TaskGroup};
 pub use join::{JoinAll, TryJoinAll, join_all, try_join_all};
 pub use map::{MapIter, MapStream};
 pub use wait::{ReturnWhen, Wait, Waited, wait};
 
 /// Whether `ended` counts for [`ReturnWhen::FirstError`]: a panic, a
-/// per-task timeout, or a fallible task's failure value. Not a cancel or a
+/// per-task timeout, or a failure value (an `Err`). Not a cancel or a
 /// shutdown: the caller (or the pool's owner) chose those.
 fn is_error(ended: Option<Ended>) -> bool {
     matches!(ended, Some(Ended::Failed | Ended::Panicked | Ended::TimedOut))
@@ -158,22 +160,22 @@ where
     block_on_deadline(future, deadline)
 }
 
-/// Blocks on `waiter` until `poll` is ready, or hands `waiter` back in a
-/// [`JoinTimeoutError`] once `deadline` passes; `counts` gives its
-/// unfinished and total tasks for the error. See [`block_on`].
-pub(crate) fn block_or_hand_back<J, O>(
-    mut waiter: J,
+/// Blocks until `poll` is ready on `waiter`, or gives up once `deadline`
+/// passes with a [`WaitTimeoutError`] for `counts(waiter)` (unfinished,
+/// total) tasks, leaving `waiter` untouched. See [`block_on`].
+pub(crate) fn block_or_time_out<J, O>(
+    waiter: &mut J,
     deadline: Option<Instant>,
     pools: Vec<PoolId>,
     what: &str,
     mut poll: impl FnMut(&mut J, &mut Context<'_>) -> Poll<O>,
     counts: impl FnOnce(&J) -> (usize, usize),
-) -> Result<O, JoinTimeoutError<J>> {
-    match block_on(|cx| poll(&mut waiter, cx), deadline, pools, what) {
+) -> Result<O, WaitTimeoutError> {
+    match block_on(|cx| poll(waiter, cx), deadline, pools, what) {
         Some(out) => Ok(out),
         None => {
-            let (unfinished, total) = counts(&waiter);
-            Err(JoinTimeoutError::new(waiter, unfinished, total))
+            let (unfinished, total) = counts(waiter);
+            Err(WaitTimeoutError::many(unfinished, total))
         }
     }
 }

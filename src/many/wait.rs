@@ -32,12 +32,11 @@ pub enum ReturnWhen {
     /// `FIRST_COMPLETED`.
     FirstCompleted,
     /// As soon as any task fails, or when all are done. A task fails if it
-    /// panicked, ran past its per-task timeout, or was submitted
-    /// [fallible](crate::TaskBuilder::fallible) and returned a failure
-    /// value (an `Err`). A cancelled task, or one that never ran because of
-    /// a shutdown, is done but has not failed: someone chose that. A plain
-    /// (not fallible) task's `Err` is a value like any other. Python:
-    /// `FIRST_EXCEPTION`.
+    /// panicked, ran past its per-task timeout, or returned a value that
+    /// counts as a failure under [`Fallible`](crate::Fallible) (an `Err`,
+    /// with no opt-in; wrap it in [`Opaque`](crate::Opaque) to opt out). A
+    /// cancelled task, or one that never ran because of a shutdown, is done
+    /// but has not failed: someone chose that. Python: `FIRST_EXCEPTION`.
     FirstError,
     /// When every task is done. Python: `ALL_COMPLETED`.
     #[default]
@@ -58,7 +57,7 @@ pub enum ReturnWhen {
 ///
 /// let pool = TaskPool::new(2).unwrap();
 /// let handles = vec![pool.submit(async { 1 }).unwrap(), pool.submit(async { 2 }).unwrap()];
-/// let Waited { done, pending, timed_out, .. } = taskpool::wait(handles, ReturnWhen::AllCompleted).wait();
+/// let Waited { done, pending, timed_out, .. } = taskpool::wait(handles, ReturnWhen::AllCompleted).block();
 /// assert_eq!((done.len(), pending.len(), timed_out), (2, 0, false));
 /// let sum: i32 = done.into_iter().map(|h| h.wait().unwrap()).sum();
 /// assert_eq!(sum, 3);
@@ -88,7 +87,7 @@ pub struct Waited<H> {
 ///
 /// Tasks already done count at once, and an empty input returns at once.
 /// The returned [`Wait`] does nothing until it is waited on:
-/// [`.wait()`](Wait::wait) blocks the thread, `.await` does not, and
+/// [`.block()`](Wait::block) blocks the thread, `.await` does not, and
 /// [`timeout`](Wait::timeout) / [`deadline`](Wait::deadline) bound either.
 /// A timeout is not an error: the split is returned as it stands, with
 /// [`Waited::timed_out`] set. Nothing is ever cancelled.
@@ -113,7 +112,7 @@ pub struct Waited<H> {
 ///     pool.submit(async move { blocked.recv().await.unwrap(); "slow" }).unwrap(),
 ///     pool.submit(async { "fast" }).unwrap(),
 /// ];
-/// let waited = taskpool::wait(&handles, ReturnWhen::FirstCompleted).wait();
+/// let waited = taskpool::wait(&handles, ReturnWhen::FirstCompleted).block();
 /// assert_eq!(waited.done.len(), 1);
 /// assert_eq!(waited.done[0].id(), handles[1].id());
 /// assert_eq!(waited.pending[0].id(), handles[0].id());
@@ -169,7 +168,7 @@ where
 }
 
 /// A wait on many tasks, from [`wait`]: `.await` it, or block on it with
-/// [`wait`](Wait::wait).
+/// [`block`](Wait::block).
 ///
 /// Dropping it drops the handles it was given (an owned handle detaches
 /// its task; see [`TaskHandle`]) and cancels nothing.
@@ -190,7 +189,7 @@ where
 /// let stuck = pool.submit(std::future::pending::<()>()).unwrap();
 /// let waited = taskpool::wait([&stuck], ReturnWhen::AllCompleted)
 ///     .timeout(Duration::from_millis(10))
-///     .wait();
+///     .block();
 /// assert!(waited.timed_out);
 /// assert_eq!(waited.pending.len(), 1);
 /// ```
@@ -221,7 +220,7 @@ impl<H: Borrow<TaskHandle<T>>, T> Wait<H, T> {
     ///
     /// let pool = TaskPool::new(1).unwrap();
     /// let stuck = pool.submit(std::future::pending::<()>()).unwrap();
-    /// let waited = taskpool::wait([&stuck], ReturnWhen::FirstCompleted).timeout(Duration::ZERO).wait();
+    /// let waited = taskpool::wait([&stuck], ReturnWhen::FirstCompleted).timeout(Duration::ZERO).block();
     /// assert!(waited.timed_out && waited.done.is_empty());
     /// ```
     pub fn timeout(self, timeout: Duration) -> Self {
@@ -242,7 +241,7 @@ impl<H: Borrow<TaskHandle<T>>, T> Wait<H, T> {
     /// let pool = TaskPool::new(1).unwrap();
     /// let handle = pool.submit(async { 1 }).unwrap();
     /// let deadline = Instant::now() + Duration::from_secs(60);
-    /// let waited = taskpool::wait([handle], ReturnWhen::AllCompleted).deadline(deadline).wait();
+    /// let waited = taskpool::wait([handle], ReturnWhen::AllCompleted).deadline(deadline).block();
     /// assert!(!waited.timed_out);
     /// ```
     pub fn deadline(self, deadline: Instant) -> Self {
@@ -252,7 +251,9 @@ impl<H: Borrow<TaskHandle<T>>, T> Wait<H, T> {
         }
     }
 
-    /// Blocks the thread until the wait is satisfied or times out.
+    /// Blocks the thread until the wait is satisfied or times out. Python:
+    /// `concurrent.futures.wait(...)`; in async code, `.await` the `Wait`
+    /// instead.
     ///
     /// # Panics
     ///
@@ -273,10 +274,10 @@ impl<H: Borrow<TaskHandle<T>>, T> Wait<H, T> {
     ///
     /// let pool = TaskPool::new(2).unwrap();
     /// let handles: Vec<_> = (0..3).map(|i| pool.submit(async move { i }).unwrap()).collect();
-    /// let waited = taskpool::wait(&handles, ReturnWhen::AllCompleted).wait();
+    /// let waited = taskpool::wait(&handles, ReturnWhen::AllCompleted).block();
     /// assert_eq!(waited.done.len(), 3);
     /// ```
-    pub fn wait(mut self) -> Waited<H> {
+    pub fn block(mut self) -> Waited<H> {
         let deadline = self.deadline.instant();
         let pools = self.pools.clone();
         let satisfied = block_on(|cx| self.poll_satisfied(cx), deadline, pools, "tasks").is_some();
