@@ -1,5 +1,7 @@
-//! `as_completed`: outcomes in completion order, as an iterator and as a
-//! stream, with a timeout that hands the unfinished handles back.
+//! `as_completed`: values in completion order, as an iterator and as a
+//! stream, one `Result` layer: a task that ended without a value is an
+//! error the iteration goes past, the timeout an error that hands the
+//! unfinished handles back and ends it.
 
 mod common;
 
@@ -18,8 +20,7 @@ fn outcomes_come_in_the_order_the_tasks_finish() {
         let mut results = taskpool::as_completed(handles);
         for i in [2, 0, 1] {
             gates[i].open();
-            let (index, outcome) = results.next().unwrap().unwrap();
-            assert_eq!((index, outcome.unwrap()), (i, i * 10));
+            assert_eq!(results.next().unwrap().unwrap(), (i, i * 10));
         }
         assert!(results.next().is_none());
         assert!(results.next().is_none(), "stays ended");
@@ -56,23 +57,40 @@ fn tasks_already_finished_come_first_in_input_order() {
 }
 
 #[test]
-fn every_kind_of_outcome_is_yielded() {
+fn every_kind_of_outcome_is_yielded_and_the_iteration_goes_past_failures() {
     watchdog(|| {
+        common::quiet_planned_panics();
         let pool = TaskPool::new(3).unwrap();
         let cancelled = pool.submit(std::future::pending::<Result<u8, String>>()).unwrap();
         cancelled.cancel();
         let handles = vec![
             pool.submit(async { Ok(1) }).unwrap(),
             pool.submit(async { Err("typed".to_owned()) }).unwrap(),
-            pool.submit(async { panic!("boom") }).unwrap(),
+            pool.submit(async { panic!("planned panic") }).unwrap(),
             cancelled,
         ];
-        let mut outcomes: Vec<_> = taskpool::as_completed(handles).map(Result::unwrap).collect();
-        outcomes.sort_by_key(|(index, _)| *index);
-        assert_eq!(outcomes[0].1.as_ref().unwrap(), &Ok(1));
-        assert_eq!(outcomes[1].1.as_ref().unwrap(), &Err("typed".to_owned()));
-        assert!(outcomes[2].1.as_ref().unwrap_err().is_panic());
-        assert!(outcomes[3].1.as_ref().unwrap_err().is_cancelled());
+        let items: Vec<_> = taskpool::as_completed(handles).collect();
+        assert_eq!(items.len(), 4, "a failure does not end the iteration");
+        let mut values: Vec<_> = items.iter().filter_map(|item| item.as_ref().ok()).collect();
+        values.sort_by_key(|(index, _)| *index);
+        // A typed `Err` is a value, not an `AsCompletedError`.
+        assert_eq!(values, [&(0, Ok(1)), &(1, Err("typed".to_owned()))]);
+        let mut failures: Vec<_> = items.into_iter().filter_map(Result::err).collect();
+        failures.sort_by_key(|e| e.index());
+        assert_eq!(failures[0].index(), Some(2));
+        assert!(!failures[0].is_timeout());
+        assert!(failures[0].unfinished().is_empty());
+        assert!(failures[0].task_error().unwrap().is_panic());
+        let id = failures[0].task_error().unwrap().id();
+        assert_eq!(
+            failures[0].to_string(),
+            format!("item 2: task {id} panicked with message \"planned panic\"")
+        );
+        assert_eq!(failures[1].index(), Some(3));
+        let cancelled = failures.pop().unwrap();
+        assert!(cancelled.task_error().unwrap().is_cancelled());
+        assert!(cancelled.into_task_error().unwrap().is_cancelled());
+        assert!(failures.pop().unwrap().into_inner().is_empty());
     });
 }
 
@@ -92,6 +110,10 @@ fn a_timeout_yields_one_error_with_the_unfinished_handles_then_ends() {
         assert_eq!(results.next().unwrap().unwrap().0, 1);
         let err = results.next().unwrap().unwrap_err();
         assert_eq!(err.to_string(), "timed out with 2 tasks unfinished");
+        assert!(err.is_timeout());
+        assert_eq!(err.index(), None);
+        assert!(err.task_error().is_none());
+        assert_eq!(err.unfinished().len(), 2);
         assert!(results.next().is_none());
 
         // Nothing was cancelled: the handles come back and still work.
@@ -112,6 +134,7 @@ fn the_stream_yields_in_completion_order_and_times_out_the_same_way() {
         let executor = DaemonExecutor::new(4).unwrap();
         let pool = executor.pool().clone();
         let handle = executor
+            .pool()
             .submit(async move {
                 let gates = [Gate::new(), Gate::new()];
                 let handles = vec![gated(&pool, &gates[0], 0), gated(&pool, &gates[1], 1)];
@@ -164,20 +187,19 @@ proptest! {
                     let (gate, panics) = (gates[i].clone(), panics[i]);
                     pool.submit(async move {
                         gate.wait().await;
-                        assert!(!panics, "task {i}");
+                        assert!(!panics, "planned panic in task {i}");
                         i
                     })
                     .unwrap()
                 })
                 .collect();
+            common::quiet_planned_panics();
             let mut results = taskpool::as_completed(handles);
             for &next in &order {
                 gates[next].open();
-                let (index, outcome) = results.next().unwrap().unwrap();
-                assert_eq!(index, next);
-                match outcome {
-                    Ok(value) => assert!(!panics[next] && value == next),
-                    Err(e) => assert!(panics[next] && e.is_panic()),
+                match results.next().unwrap() {
+                    Ok((index, value)) => assert!(!panics[next] && index == next && value == next),
+                    Err(e) => assert!(panics[next] && e.index() == Some(next) && e.task_error().unwrap().is_panic()),
                 }
             }
             assert!(results.next().is_none());
@@ -206,7 +228,32 @@ fn dropping_a_pending_next_of_the_stream_loses_nothing() {
         }
         gate.open();
         let item = pool.submit(async move { stream.next().await }).unwrap().wait().unwrap();
-        let (index, outcome) = item.unwrap().unwrap();
-        assert_eq!((index, outcome.unwrap()), (0, 5));
+        assert_eq!(item.unwrap().unwrap(), (0, 5));
+    });
+}
+
+#[test]
+fn the_stream_yields_a_task_failure_and_goes_on() {
+    watchdog(|| {
+        common::quiet_planned_panics();
+        let pool = TaskPool::new(3).unwrap();
+        let inner = pool.clone();
+        let items = pool
+            .submit(async move {
+                let failing = inner.submit(async { panic!("planned panic") }).unwrap();
+                let handles = vec![failing, inner.submit(async { 7 }).unwrap()];
+                let mut stream = taskpool::as_completed(handles).into_stream();
+                let mut seen = Vec::new();
+                while let Some(item) = stream.next().await {
+                    seen.push(item.map_err(|e| (e.index(), e.task_error().is_some_and(|t| t.is_panic()))));
+                }
+                seen
+            })
+            .unwrap()
+            .wait()
+            .unwrap();
+        assert_eq!(items.len(), 2);
+        assert!(items.contains(&Ok((1, 7))));
+        assert!(items.contains(&Err((Some(0), true))));
     });
 }

@@ -148,11 +148,12 @@ fn a_blocking_submit_on_a_full_queue_from_the_daemon_thread_panics_instead_of_de
         let executor = Arc::new(DaemonExecutor::builder().limit(1).queue_capacity(1).build().unwrap());
         let inner = Arc::clone(&executor);
         let outer = executor
+            .pool()
             .submit(async move {
                 // This task holds the only permit; fill the only slot...
-                let queued = inner.try_submit(async {}).unwrap();
+                let queued = inner.pool().try_submit(async {}).unwrap();
                 // ...then a blocking submit could never return.
-                let _ = inner.submit(async {});
+                let _ = inner.pool().submit(async {});
                 drop(queued);
             })
             .unwrap();
@@ -170,12 +171,13 @@ fn submit_async_inside_a_daemon_task_yields_instead_of_blocking() {
         let executor = Arc::new(DaemonExecutor::builder().limit(2).queue_capacity(1).build().unwrap());
         let inner = Arc::clone(&executor);
         let parent = executor
+            .pool()
             .submit(async move {
                 // `a` fills the only slot; it can only leave the queue once
                 // this task yields the thread to the dispatcher, which the
                 // waiting `submit_async` for `b` does.
-                let a = inner.submit_async(async { 1 }).await.unwrap();
-                let b = inner.submit_async(async { 2 }).await.unwrap();
+                let a = inner.pool().submit_async(async { 1 }).await.unwrap();
+                let b = inner.pool().submit_async(async { 2 }).await.unwrap();
                 a.await.unwrap() + b.await.unwrap()
             })
             .unwrap();

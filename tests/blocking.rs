@@ -1,4 +1,4 @@
-//! `submit_blocking`: blocking closures on the blocking pool, under the
+//! `submit_to_thread`: blocking closures on the blocking pool, under the
 //! same limit as async tasks; panics propagate; cancel before start works.
 
 mod common;
@@ -19,7 +19,8 @@ fn blocking_closures_share_the_limit_with_async_tasks() {
             if i % 2 == 0 {
                 handles.push(
                     executor
-                        .submit_blocking(move || {
+                        .pool()
+                        .submit_to_thread(move || {
                             let _inside = probe.enter();
                             std::thread::sleep(std::time::Duration::from_micros(200)); // simulated blocking work
                         })
@@ -28,6 +29,7 @@ fn blocking_closures_share_the_limit_with_async_tasks() {
             } else {
                 handles.push(
                     executor
+                        .pool()
                         .submit(async move {
                             let _inside = probe.enter();
                             futures_timer::Delay::new(std::time::Duration::from_micros(200)).await;
@@ -52,7 +54,7 @@ fn the_limit_holds_blocking_closures_even_when_all_could_run() {
         let handles: Vec<_> = (0..3)
             .map(|_| {
                 let barrier = Arc::clone(&barrier);
-                pool.submit_blocking(move || barrier.wait().is_leader()).unwrap()
+                pool.submit_to_thread(move || barrier.wait().is_leader()).unwrap()
             })
             .collect();
         let leaders = handles.into_iter().map(|h| h.wait().unwrap()).filter(|l| *l).count();
@@ -63,7 +65,7 @@ fn the_limit_holds_blocking_closures_even_when_all_could_run() {
         let held: Vec<_> = (0..3)
             .map(|_| {
                 let (gate, started) = (gate.clone(), started_tx.clone());
-                pool.submit_blocking(move || {
+                pool.submit_to_thread(move || {
                     started.send_blocking(()).unwrap();
                     let _ = gate.receiver().recv_blocking();
                 })
@@ -73,7 +75,7 @@ fn the_limit_holds_blocking_closures_even_when_all_could_run() {
         for _ in 0..3 {
             started_rx.recv_blocking().unwrap();
         }
-        let fourth = pool.submit_blocking(|| "fourth").unwrap();
+        let fourth = pool.submit_to_thread(|| "fourth").unwrap();
         assert!(!fourth.is_running());
         assert_eq!(pool.stats().queued, 1);
         gate.open();
@@ -87,13 +89,14 @@ fn a_panicking_closure_reaches_the_waiter() {
     watchdog(|| {
         let executor = DaemonExecutor::new(1).unwrap();
         let err = executor
-            .submit_blocking(|| -> u8 { panic!("blocking boom") })
+            .pool()
+            .submit_to_thread(|| -> u8 { panic!("blocking boom") })
             .unwrap()
             .wait()
             .unwrap_err();
         assert!(err.is_panic());
         assert_eq!(err.panic_message(), Some("blocking boom"));
-        assert_eq!(executor.submit_blocking(|| 5).unwrap().wait().unwrap(), 5);
+        assert_eq!(executor.pool().submit_to_thread(|| 5).unwrap().wait().unwrap(), 5);
     });
 }
 
@@ -104,12 +107,12 @@ fn a_closure_cancelled_before_it_starts_never_runs() {
         let gate = Gate::new();
         let blocker = running(&pool, &gate, ());
         let (ran_tx, ran_rx) = std::sync::mpsc::channel();
-        let queued = pool.submit_blocking(move || ran_tx.send(()).unwrap()).unwrap();
+        let queued = pool.submit_to_thread(move || ran_tx.send(()).unwrap()).unwrap();
         assert!(queued.cancel());
         assert!(queued.wait().unwrap_err().is_cancelled());
         gate.open();
         blocker.wait().unwrap();
-        pool.submit_blocking(|| ()).unwrap().wait().unwrap();
+        pool.submit_to_thread(|| ()).unwrap().wait().unwrap();
         assert!(ran_rx.try_recv().is_err(), "the cancelled closure never ran");
     });
 }
@@ -122,7 +125,7 @@ fn a_cancelled_closure_keeps_its_permit_until_it_returns() {
         let (started_tx, started_rx) = signal();
         let release = gate.receiver();
         let slow = pool
-            .submit_blocking(move || {
+            .submit_to_thread(move || {
                 started_tx.send_blocking(()).unwrap();
                 let _ = release.recv_blocking();
             })
@@ -151,7 +154,7 @@ fn a_timed_out_closure_keeps_its_permit_until_it_returns() {
             let slow = pool
                 .build_task()
                 .timeout(timeout)
-                .submit_blocking(move || {
+                .submit_to_thread(move || {
                     started_tx.send_blocking(()).unwrap();
                     let _ = release.recv_blocking();
                 })
@@ -194,7 +197,7 @@ fn blocking_tasks_never_count_more_running_than_the_limit() {
         let handles: Vec<_> = (0..500)
             .map(|_| {
                 let (inner, seen) = (pool.clone(), Arc::clone(&seen));
-                pool.submit_blocking(move || {
+                pool.submit_to_thread(move || {
                     seen.fetch_max(inner.stats().running, std::sync::atomic::Ordering::SeqCst);
                 })
                 .unwrap()

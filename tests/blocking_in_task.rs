@@ -28,8 +28,8 @@ fn handle_waits_inside_a_task_panic_and_name_await() {
         let gate = Gate::new();
         let waits: [fn(taskpool::TaskHandle<()>); 3] = [
             |h| drop(h.wait()),
-            |h| drop(h.wait_timeout(Duration::from_secs(3600))),
-            |h| drop(h.wait_deadline(Instant::now() + Duration::from_secs(3600))),
+            |mut h| drop(h.wait_timeout(Duration::from_secs(3600))),
+            |mut h| drop(h.wait_deadline(Instant::now() + Duration::from_secs(3600))),
         ];
         for wait in waits {
             let inner = common::gated(&pool, &gate, ());
@@ -47,7 +47,10 @@ fn a_wait_that_cannot_block_is_allowed_inside_a_task() {
         let gate = Gate::new();
         let inner = common::gated(&pool, &gate, 7);
         let outcome = pool
-            .submit(async move { inner.wait_timeout(Duration::ZERO).is_err() })
+            .submit(async move {
+                let mut inner = inner;
+                inner.wait_timeout(Duration::ZERO).is_err()
+            })
             .unwrap()
             .wait();
         assert!(outcome.unwrap(), "a zero timeout only checks, and reports the timeout");
@@ -169,7 +172,7 @@ fn a_blocking_closure_may_wait_on_handles() {
         let pool = TaskPool::new(2).unwrap();
         let inner = pool.clone();
         let value = pool
-            .submit_blocking(move || inner.submit(async { 5 }).unwrap().wait().unwrap())
+            .submit_to_thread(move || inner.submit(async { 5 }).unwrap().wait().unwrap())
             .unwrap()
             .wait()
             .unwrap();

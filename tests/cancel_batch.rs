@@ -111,9 +111,10 @@ fn dropping_a_map_iterator_starts_none_of_its_queued_tasks() {
         let seen = Seen::default();
         let (started_tx, started_rx) = async_channel::unbounded();
         let mut items = executor
+            .pool()
             .map(0..4_u32, 4, |i| map_item(i, &pool, &seen, &started_tx))
             .unwrap();
-        assert_eq!(items.next().unwrap().unwrap().unwrap(), 0);
+        assert_eq!(items.next().unwrap().unwrap(), 0);
         started_rx.recv_blocking().unwrap();
         drop(items);
         assert_victim_never_started(&seen);
@@ -128,10 +129,11 @@ fn a_map_timeout_starts_none_of_its_queued_tasks() {
         let seen = Seen::default();
         let (started_tx, started_rx) = async_channel::unbounded();
         let mut items = executor
+            .pool()
             .map(0..4_u32, 4, |i| map_item(i, &pool, &seen, &started_tx))
             .unwrap()
             .timeout(Duration::from_millis(50));
-        assert_eq!(items.next().unwrap().unwrap().unwrap(), 0);
+        assert_eq!(items.next().unwrap().unwrap(), 0);
         // Item 1 is running before the wait that times out begins.
         started_rx.recv_blocking().unwrap();
         assert!(items.next().unwrap().unwrap_err().is_timeout());
@@ -145,7 +147,7 @@ fn dropping_a_group_starts_none_of_its_queued_tasks() {
     watchdog(|| {
         let executor = DaemonExecutor::new(1).unwrap();
         let seen = Seen::default();
-        let group = executor.task_group::<Result<u32, String>>();
+        let group = executor.pool().task_group::<Result<u32, String>>();
         let (started_tx, started_rx) = async_channel::unbounded();
         group
             .submit(async move {
@@ -185,12 +187,14 @@ fn a_try_join_all_failure_starts_none_of_the_queued_siblings() {
         let (fail_tx, fail_rx) = async_channel::unbounded::<()>();
         let (started_tx, started_rx) = async_channel::unbounded();
         let failing = elsewhere
+            .pool()
             .submit(async move {
                 let _ = fail_rx.recv().await;
                 panic!("planned panic: the first failure");
             })
             .unwrap();
         let running = executor
+            .pool()
             .submit(async move {
                 started_tx.send(()).await.unwrap();
                 std::future::pending::<u32>().await
@@ -201,12 +205,14 @@ fn a_try_join_all_failure_starts_none_of_the_queued_siblings() {
             seen: seen.clone(),
         };
         let slow_drop = executor
+            .pool()
             .submit(async move {
                 let _slow = slow;
                 std::future::pending::<u32>().await
             })
             .unwrap();
         let victim = executor
+            .pool()
             .submit(never_ending_victim(Arc::clone(&seen.victim_started)))
             .unwrap();
         started_rx.recv_blocking().unwrap();

@@ -76,11 +76,11 @@ fn the_table_has_a_row_per_size_and_a_line_per_way() {
             [(5, 3), (50, 65)]
         );
         let table = render(&rows, 2, bench.limit());
-        for way in ["sequential", "async on daemon", "submit_blocking"] {
+        for way in ["sequential", "async on daemon", "submit_to_thread"] {
             assert_eq!(table.matches(way).count(), 2, "a column and a line for {way}:\n{table}");
         }
         assert!(table.contains("|      5 |       3 |"), "{table}");
-        assert_eq!(bench.executor().stats().panicked, 0);
+        assert_eq!(bench.executor().pool().stats().panicked, 0);
     });
 }
 

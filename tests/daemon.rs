@@ -22,6 +22,7 @@ fn every_task_runs_on_the_daemon_thread_whoever_submits_it() {
                     let handles: Vec<_> = (0..25)
                         .map(|_| {
                             executor
+                                .pool()
                                 .submit(async {
                                     let me = std::thread::current();
                                     (me.id(), me.name().map(str::to_owned))
@@ -39,7 +40,10 @@ fn every_task_runs_on_the_daemon_thread_whoever_submits_it() {
                 assert_eq!(name.as_deref(), Some(DEFAULT_THREAD_NAME));
             }
         }
-        let blocking_thread = executor.submit_blocking(|| std::thread::current().id()).unwrap();
+        let blocking_thread = executor
+            .pool()
+            .submit_to_thread(|| std::thread::current().id())
+            .unwrap();
         assert_ne!(
             blocking_thread.wait().unwrap(),
             executor.thread_id(),
@@ -57,6 +61,7 @@ fn the_thread_name_is_configurable() {
             .build()
             .unwrap();
         let name = executor
+            .pool()
             .submit(async { std::thread::current().name().map(str::to_owned) })
             .unwrap();
         assert_eq!(name.wait().unwrap().as_deref(), Some("DaemonThread"));
@@ -108,8 +113,10 @@ fn the_executor_logs_its_life_and_each_start() {
                     .thread_name("logged")
                     .build()
                     .unwrap();
-                let handles: Vec<_> = (0..3).map(|i| executor.submit(async move { i }).unwrap()).collect();
-                let panicked = executor.submit(async { panic!("kaboom") }).unwrap();
+                let handles: Vec<_> = (0..3)
+                    .map(|i| executor.pool().submit(async move { i }).unwrap())
+                    .collect();
+                let panicked = executor.pool().submit(async { panic!("kaboom") as () }).unwrap();
                 let panicked_id = panicked.id();
                 assert!(panicked.wait().unwrap_err().is_panic());
                 handles.into_iter().for_each(|h| assert!(h.wait().is_ok()));

@@ -18,6 +18,7 @@ fn a_task_returning_err_delivers_exactly_that_err_typed() {
     watchdog(|| {
         let executor = DaemonExecutor::new(2).unwrap();
         let handle = executor
+            .pool()
             .submit(async { Err::<u8, _>(FetchError::NotFound("/x".into())) })
             .unwrap();
         assert_eq!(handle.wait().unwrap(), Err(FetchError::NotFound("/x".into())));
@@ -30,7 +31,8 @@ fn a_panic_reaches_the_waiter_with_its_message_and_the_executor_survives() {
         let executor = DaemonExecutor::new(1).unwrap();
         let thread = executor.thread_id();
         let err = executor
-            .submit(async { panic!("boom {}", 7) })
+            .pool()
+            .submit(async { panic!("boom {}", 7) as () })
             .unwrap()
             .wait()
             .unwrap_err();
@@ -42,7 +44,7 @@ fn a_panic_reaches_the_waiter_with_its_message_and_the_executor_survives() {
             format!("task {} panicked with message \"boom 7\"", err.id())
         );
         // Same thread, same permit, next task runs.
-        let after = executor.submit(async { std::thread::current().id() }).unwrap();
+        let after = executor.pool().submit(async { std::thread::current().id() }).unwrap();
         assert_eq!(after.wait().unwrap(), thread);
     });
 }
@@ -52,7 +54,7 @@ fn the_panic_can_be_resumed_on_the_waiters_thread() {
     watchdog(|| {
         let pool = TaskPool::new(1).unwrap();
         let err = pool
-            .submit(async { std::panic::panic_any(41_u64) })
+            .submit(async { std::panic::panic_any(41_u64) as () })
             .unwrap()
             .wait()
             .unwrap_err();
@@ -69,6 +71,7 @@ fn other_tasks_are_unaffected_by_a_panicking_neighbour() {
         let handles: Vec<_> = (0..30)
             .map(|i| {
                 executor
+                    .pool()
                     .submit(async move {
                         futures_timer::Delay::new(Duration::from_micros(50)).await;
                         assert!(i % 5 != 0, "task {i} fails");
@@ -86,8 +89,8 @@ fn other_tasks_are_unaffected_by_a_panicking_neighbour() {
                 }
             }
         }
-        assert_eq!(executor.stats().panicked, 6);
-        assert_eq!(executor.stats().completed, 24);
+        assert_eq!(executor.pool().stats().panicked, 6);
+        assert_eq!(executor.pool().stats().completed, 24);
     });
 }
 

@@ -319,6 +319,7 @@ fn the_event_wakes_waiters_from_before_and_after_it_is_set() {
             .map(|i| {
                 let event = Arc::clone(&event);
                 executor
+                    .pool()
                     .submit(async move {
                         event.wait().await;
                         i
@@ -331,6 +332,7 @@ fn the_event_wakes_waiters_from_before_and_after_it_is_set() {
         let late = {
             let event = Arc::clone(&event);
             executor
+                .pool()
                 .submit(async move {
                     event.wait().await;
                     3

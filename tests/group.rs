@@ -1,10 +1,13 @@
-//! `TaskGroup`: all values in submission order, or every failure that
-//! happened; the first failure cancels the rest at once; waiting returns
-//! only when every task has ended; dropping cancels what is left.
+//! `TaskGroup`: all successes in submission order (unwrapped through
+//! `Fallible`), or every failure that happened; the first failure cancels
+//! the rest at once; waiting returns only when every task has ended; timed
+//! waits borrow the group; per-task options through `build_task`;
+//! dropping cancels what is left.
 
 mod common;
 
-use std::time::Duration;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
 
 use common::{
     FlagWaker, Gate, Probe, after, assert_panics_on_the_daemon_thread, drop_signal, never_ending, signal, spin_until,
@@ -27,7 +30,9 @@ fn success_gives_every_value_in_submission_order() {
         for gate in gates.iter().rev() {
             gate.open();
         }
-        assert_eq!(group.wait().unwrap(), [Ok(0), Ok(1), Ok(2)]);
+        // `Result<usize, String>` tasks give `usize`s: no second unwrap.
+        let values: Vec<usize> = group.wait().unwrap();
+        assert_eq!(values, [0, 1, 2]);
     });
 }
 
@@ -89,7 +94,7 @@ fn a_value_fails_only_by_its_fallible_verdict() {
         let group = pool.task_group::<Result<Result<u8, String>, String>>();
         // The inner `Err` is the task's value; only the outer one fails.
         group.submit(async { Ok(Err("inner".to_owned())) }).unwrap();
-        assert_eq!(group.wait().unwrap(), [Ok(Err("inner".to_owned()))]);
+        assert_eq!(group.wait().unwrap(), [Err("inner".to_owned())]);
         assert_eq!(pool.stats().failed, 0);
     });
 }
@@ -198,18 +203,56 @@ fn waiting_returns_only_once_every_task_has_ended() {
 }
 
 #[test]
-fn a_bounded_wait_gives_the_group_back_with_its_tasks_running() {
+fn a_bounded_wait_leaves_the_group_untouched_with_its_tasks_running() {
     watchdog(|| {
         let pool = TaskPool::new(2).unwrap();
-        let group = pool.task_group::<Out>();
+        let mut group = pool.task_group::<Out>();
         let gate = Gate::new();
         group.submit(after(&gate, Ok(7))).unwrap();
+        group.submit(async { Ok(8) }).unwrap();
+        spin_until(|| pool.stats().completed == 1);
         let err = group.wait_timeout(Duration::from_millis(10)).unwrap_err();
-        assert_eq!((err.unfinished(), err.total()), (1, 1));
-        assert_eq!(pool.stats().cancelled, 0);
-        let group = err.into_inner();
+        assert_eq!((err.unfinished(), err.total()), (1, 2));
+        assert_eq!(err.to_string(), "timed out with 1 of 2 tasks unfinished");
+        let err = group.wait_deadline(Instant::now()).unwrap_err();
+        assert_eq!(err.unfinished(), 1);
+        assert_eq!(pool.stats().cancelled, 0, "an elapsed wait cancels nothing");
+        // Still the same group: more tasks can join it.
+        group.submit(async { Ok(9) }).unwrap();
         gate.open();
-        assert_eq!(group.wait_timeout(Duration::MAX).unwrap().unwrap(), [Ok(7)]);
+        assert_eq!(group.wait_timeout(Duration::MAX).unwrap().unwrap(), [7, 8, 9]);
+    });
+}
+
+#[test]
+fn a_group_can_be_awaited_after_a_timed_wait_elapsed() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let mut group = pool.task_group::<Out>();
+        let gate = Gate::new();
+        group.submit(after(&gate, Ok(3))).unwrap();
+        assert!(group.wait_timeout(Duration::ZERO).is_err());
+        let awaited = pool.submit(async move { group.await.unwrap() }).unwrap();
+        gate.open();
+        assert_eq!(awaited.wait().unwrap(), [3]);
+    });
+}
+
+#[test]
+fn waiting_again_after_a_timed_wait_returned_the_outcome_says_so() {
+    watchdog(|| {
+        common::quiet_planned_panics();
+        let pool = TaskPool::new(1).unwrap();
+        let mut group = pool.task_group::<Out>();
+        group.submit(async { Ok(1) }).unwrap();
+        assert_eq!(group.wait_timeout(Duration::MAX).unwrap().unwrap(), [1]);
+        let payload = catch_unwind(AssertUnwindSafe(|| drop(group.wait_timeout(Duration::ZERO)))).unwrap_err();
+        let message = payload.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert!(message.contains("polled after it returned"), "{message}");
+        // Nobody will wait for a task submitted now: it is cancelled at once.
+        let (guard, dropped) = drop_signal();
+        group.submit(never_ending(guard, None)).unwrap();
+        dropped.recv_blocking().unwrap();
     });
 }
 
@@ -219,6 +262,7 @@ fn a_group_can_be_awaited_on_a_daemon_thread() {
         let executor = DaemonExecutor::new(3).unwrap();
         let pool = executor.pool().clone();
         let handle = executor
+            .pool()
             .submit(async move {
                 let group = pool.task_group::<Out>();
                 group.submit(async { Ok(1) }).unwrap();
@@ -230,7 +274,7 @@ fn a_group_can_be_awaited_on_a_daemon_thread() {
                 (values, failing.await.unwrap_err().first().index())
             })
             .unwrap();
-        assert_eq!(handle.wait().unwrap(), (vec![Ok(1), Ok(2)], 1));
+        assert_eq!(handle.wait().unwrap(), (vec![1, 2], 1));
     });
 }
 
@@ -311,7 +355,7 @@ proptest! {
             match outcome {
                 Ok(values) => {
                     assert!(tasks.iter().all(|(_, k)| matches!(k, Kind::Value)));
-                    assert_eq!(values, (0..tasks.len()).map(Ok).collect::<Vec<_>>());
+                    assert_eq!(values, (0..tasks.len()).collect::<Vec<_>>());
                 }
                 Err(err) => {
                     let mut seen = Vec::new();
@@ -337,7 +381,7 @@ fn a_group_and_its_error_can_move_between_threads() {
     send_sync::<taskpool::TaskGroup<Out>>();
     send_sync::<taskpool::GroupError<Out>>();
     send_sync::<taskpool::TaskFailure<Out>>();
-    send_sync::<taskpool::JoinTimeoutError<taskpool::TaskGroup<Out>>>();
+    send_sync::<taskpool::GroupTaskBuilder<'static, Out>>();
 }
 
 #[test]
@@ -381,6 +425,146 @@ fn a_task_submitted_after_the_group_completed_is_cancelled_at_once() {
                 values
             })
             .unwrap();
-        assert_eq!(handle.wait().unwrap(), [Ok(1)]);
+        assert_eq!(handle.wait().unwrap(), [1]);
+    });
+}
+
+#[test]
+fn a_member_past_its_task_timeout_fails_the_group_and_the_wait_cancels_the_rest() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let group = pool.task_group::<Out>();
+        let (started_tx, started_rx) = signal();
+        let (sibling_guard, sibling_dropped) = drop_signal();
+        let (slow_guard, slow_dropped) = drop_signal();
+        group.submit(never_ending(sibling_guard, Some(started_tx))).unwrap();
+        started_rx.recv_blocking().unwrap();
+        group
+            .build_task()
+            .name("slow")
+            .timeout(Duration::from_millis(10))
+            .submit(never_ending(slow_guard, None))
+            .unwrap();
+        let err = group.wait().unwrap_err();
+        slow_dropped.recv_blocking().unwrap();
+        sibling_dropped.recv_blocking().unwrap();
+        assert_eq!(err.failures().len(), 1, "the sibling the group cancelled is not listed");
+        let first = err.first();
+        assert_eq!(first.index(), 1);
+        let error = first.task_error().unwrap();
+        assert!(error.is_timeout());
+        assert_eq!(error.name(), Some("slow"));
+        assert_eq!(error.timeout(), Some(Duration::from_millis(10)));
+        assert_eq!((pool.stats().timed_out, pool.stats().cancelled), (1, 1));
+    });
+}
+
+#[test]
+fn build_task_names_the_member_and_its_submits_join_the_group() {
+    watchdog(|| {
+        common::quiet_planned_panics();
+        let pool = TaskPool::new(2).unwrap();
+        let inner = pool.clone();
+        let (names, values) = pool
+            .submit(async move {
+                let group = inner.task_group::<Out>();
+                let builder = group.build_task().name("a").timeout(Duration::from_secs(60));
+                let debug = format!("{builder:?}");
+                builder.submit(async { Ok(1) }).unwrap();
+                group.build_task().name("b").try_submit(async { Ok(2) }).unwrap();
+                group
+                    .build_task()
+                    .name("c")
+                    .submit_async(async { Ok(3) })
+                    .await
+                    .unwrap();
+                assert_eq!(group.len(), 3);
+                let values = group.await.unwrap();
+
+                let failing = inner.task_group::<Out>();
+                failing
+                    .build_task()
+                    .name("d")
+                    .submit(async { panic!("planned panic") })
+                    .unwrap();
+                let err = failing.await.unwrap_err();
+                (
+                    (debug, err.first().task_error().unwrap().name().map(str::to_owned)),
+                    values,
+                )
+            })
+            .unwrap()
+            .wait()
+            .unwrap();
+        assert!(
+            names.0.contains("GroupTaskBuilder") && names.0.contains("\"a\""),
+            "{}",
+            names.0
+        );
+        assert_eq!(names.1.as_deref(), Some("d"));
+        assert_eq!(values, [1, 2, 3]);
+    });
+}
+
+#[test]
+fn a_zero_task_timeout_is_refused_and_the_future_comes_back() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let group = pool.task_group::<Out>();
+        let err = group
+            .build_task()
+            .timeout(Duration::ZERO)
+            .submit(async { Ok(4) })
+            .unwrap_err();
+        assert!(err.is_invalid_timeout());
+        let err = group
+            .build_task()
+            .timeout(Duration::ZERO)
+            .try_submit(err.into_inner())
+            .unwrap_err();
+        assert!(err.is_invalid_timeout() && !err.is_full() && !err.is_closed());
+        assert!(group.is_empty(), "the group is unchanged");
+        assert_eq!(pool.stats().submitted, 0);
+        group.submit(err.into_inner()).unwrap();
+        assert_eq!(group.wait().unwrap(), [4]);
+    });
+}
+
+#[test]
+fn try_submit_never_waits_and_hands_the_future_back_when_full_or_closed() {
+    watchdog(|| {
+        // One permit and one queue slot, both taken by tasks outside the group.
+        let pool = TaskPool::builder().limit(1).queue_capacity(1).build().unwrap();
+        let gate = Gate::new();
+        let (started_tx, started_rx) = signal();
+        let blocker_gate = gate.clone();
+        let blocker = pool
+            .submit(async move {
+                started_tx.send(()).await.unwrap();
+                blocker_gate.wait().await;
+            })
+            .unwrap();
+        started_rx.recv_blocking().unwrap();
+        let queued = pool.submit(async {}).unwrap();
+
+        let group = pool.task_group::<Out>();
+        let err = group.try_submit(async { Ok(5) }).unwrap_err();
+        assert!(err.is_full() && !err.is_closed());
+        let err = group.build_task().name("x").try_submit(err.into_inner()).unwrap_err();
+        assert!(err.is_full());
+        assert!(group.is_empty(), "the group is unchanged");
+        let future = err.into_inner();
+
+        gate.open();
+        blocker.wait().unwrap();
+        queued.wait().unwrap();
+        group.try_submit(future).unwrap();
+        assert_eq!(group.wait().unwrap(), [5]);
+
+        pool.close();
+        let group = pool.task_group::<Out>();
+        let err = group.try_submit(async { Ok(6) }).unwrap_err();
+        assert!(err.is_closed() && !err.is_full());
+        assert!(group.is_empty());
     });
 }

@@ -14,7 +14,7 @@ fn handle_is_a_future_and_has_blocking_waits() {
         let pool = TaskPool::new(2).unwrap();
         let a = pool.submit(async { 1 }).unwrap();
         let b = pool.submit(async { 2 }).unwrap();
-        let c = pool.submit(async { 3 }).unwrap();
+        let mut c = pool.submit(async { 3 }).unwrap();
         // Awaited from another task of the pool.
         let sum = pool.submit(async move { a.await.unwrap() + b.await.unwrap() }).unwrap();
         assert_eq!(sum.wait().unwrap(), 3);
@@ -24,7 +24,7 @@ fn handle_is_a_future_and_has_blocking_waits() {
 }
 
 #[test]
-fn wait_timeout_hands_the_handle_back_and_can_wait_again() {
+fn wait_timeout_borrows_the_handle_so_it_can_wait_again() {
     watchdog(|| {
         let pool = TaskPool::new(1).unwrap();
         let gate = Gate::new();
@@ -33,14 +33,17 @@ fn wait_timeout_hands_the_handle_back_and_can_wait_again() {
         let outcome = loop {
             match handle.wait_timeout(Duration::from_millis(1)) {
                 Ok(outcome) => break outcome,
-                Err(timeout) => {
+                Err(elapsed) => {
+                    assert_eq!(
+                        elapsed.to_string(),
+                        format!("timed out waiting for task {}", handle.id())
+                    );
                     timeouts += 1;
                     // The seed's loop: log, then try again. Open the gate
                     // after a few rounds so the task can finish.
                     if timeouts == 3 {
                         gate.open();
                     }
-                    handle = timeout.into_inner();
                 }
             }
         };
@@ -54,10 +57,10 @@ fn zero_timeout_is_a_non_blocking_check_and_max_waits_forever() {
     watchdog(|| {
         let pool = TaskPool::new(1).unwrap();
         let gate = Gate::new();
-        let handle = running(&pool, &gate, 7);
-        let handle = handle.wait_timeout(Duration::ZERO).unwrap_err().into_inner();
+        let mut handle = running(&pool, &gate, 7);
+        handle.wait_timeout(Duration::ZERO).unwrap_err();
         let past = Instant::now() - Duration::from_millis(1);
-        let handle = handle.wait_deadline(past).unwrap_err().into_inner();
+        handle.wait_deadline(past).unwrap_err();
         gate.open();
         // Duration::MAX does not overflow: it means forever.
         assert_eq!(handle.wait_timeout(Duration::MAX).unwrap().unwrap(), 7);
@@ -186,8 +189,9 @@ fn blocking_wait_on_the_daemon_thread_panics_instead_of_deadlocking() {
         let executor = std::sync::Arc::new(DaemonExecutor::new(2).unwrap());
         let inner = std::sync::Arc::clone(&executor);
         let outer = executor
+            .pool()
             .submit(async move {
-                let child = inner.submit(async { 1 }).unwrap();
+                let child = inner.pool().submit(async { 1 }).unwrap();
                 child.wait() // blocking, on the daemon thread
             })
             .unwrap();
@@ -195,7 +199,7 @@ fn blocking_wait_on_the_daemon_thread_panics_instead_of_deadlocking() {
         assert!(err.is_panic());
         assert!(err.panic_message().unwrap().contains("would deadlock"), "{err}");
         // The executor lives on.
-        assert_eq!(executor.submit(async { 2 }).unwrap().wait().unwrap(), 2);
+        assert_eq!(executor.pool().submit(async { 2 }).unwrap().wait().unwrap(), 2);
     });
 }
 
@@ -205,9 +209,10 @@ fn a_zero_wait_on_the_daemon_thread_is_allowed() {
         let executor = std::sync::Arc::new(DaemonExecutor::new(2).unwrap());
         let inner = std::sync::Arc::clone(&executor);
         let outer = executor
+            .pool()
             .submit(async move {
-                let child = inner.submit(std::future::pending::<()>()).unwrap();
-                let child = child.wait_timeout(Duration::ZERO).unwrap_err().into_inner();
+                let mut child = inner.pool().submit(std::future::pending::<()>()).unwrap();
+                child.wait_timeout(Duration::ZERO).unwrap_err();
                 child.cancel()
             })
             .unwrap();
@@ -223,7 +228,9 @@ fn pool_executor_and_handles_are_send_sync_and_the_pool_is_cheap_to_clone() {
     send_sync::<TaskHandle<String>>();
     send_sync::<taskpool::TaskError>();
     send_sync::<taskpool::SubmitError<std::future::Ready<u8>>>();
-    send_sync::<taskpool::WaitTimeoutError<u8>>();
+    send_sync::<taskpool::WaitTimeoutError>();
+    send_sync::<taskpool::CancelHandle>();
+    send_sync::<taskpool::Opaque<u8>>();
     // A clone is one pointer: no limiter or queue is copied.
     assert_eq!(std::mem::size_of::<TaskPool>(), std::mem::size_of::<usize>());
     let pool = TaskPool::new(1).unwrap();
@@ -249,5 +256,75 @@ fn submit_works_from_plain_threads_and_from_inside_tasks() {
             .submit(async move { inner.submit(async { 10 }).unwrap().await.unwrap() })
             .unwrap();
         assert_eq!(nested.wait().unwrap(), 10);
+    });
+}
+
+#[test]
+fn a_cancel_handle_cancels_from_another_thread_while_this_one_waits() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let (started_tx, started_rx) = signal();
+        let mut handle = pool
+            .submit(async move {
+                started_tx.send(()).await.unwrap();
+                std::future::pending::<u8>().await
+            })
+            .unwrap();
+        let canceller = handle.cancel_handle();
+        assert_eq!(canceller.id(), handle.id());
+        let cancelling = std::thread::spawn(move || {
+            started_rx.recv_blocking().unwrap();
+            canceller.cancel()
+        });
+        // The wait borrows `handle` while the other thread holds only the
+        // cancel handle; it ends with the cancel, long before its timeout.
+        let outcome = handle
+            .wait_timeout(Duration::from_secs(3600))
+            .expect("the cancel ends the wait");
+        assert!(outcome.unwrap_err().is_cancelled());
+        assert!(cancelling.join().unwrap(), "the cancel handle reports it cancelled");
+    });
+}
+
+#[test]
+fn a_cancel_handle_matches_the_handle_after_the_task_ended() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let handle = pool.submit(async { 5 }).unwrap();
+        let canceller = handle.cancel_handle();
+        let copy = canceller.clone();
+        assert_eq!(handle.wait().unwrap(), 5);
+        assert!(canceller.is_finished());
+        assert!(!copy.cancel(), "a task that ended with a value is not cancelled");
+        assert!(format!("{canceller:?}").contains("finished: true"));
+        // Dropping every cancel handle does nothing to a running task.
+        let gate = Gate::new();
+        let running = running(&pool, &gate, 6);
+        drop(running.cancel_handle());
+        gate.open();
+        assert_eq!(running.wait().unwrap(), 6);
+    });
+}
+
+#[test]
+fn an_elapsed_timed_wait_leaves_the_handle_usable_for_await_and_cancel() {
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let gate = Gate::new();
+        let mut handle = running(&pool, &gate, 8);
+        let elapsed = handle.wait_timeout(Duration::ZERO).unwrap_err();
+        assert_eq!((elapsed.unfinished(), elapsed.total()), (1, 1));
+        gate.open();
+        assert_eq!(async_std::task::block_on(&mut handle).unwrap(), 8);
+        let taken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle.wait_timeout(Duration::ZERO)));
+        let message = taken.unwrap_err();
+        let text = message
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| message.downcast_ref::<&str>().copied());
+        assert!(
+            text.is_some_and(|m| m.contains("polled after its outcome was taken")),
+            "a wait after the outcome was taken says so: {text:?}"
+        );
     });
 }

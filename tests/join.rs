@@ -1,17 +1,19 @@
 //! `join_all` and `try_join_all`: every outcome in input order, or the
-//! first failure with the siblings cancelled; dropping either detaches.
+//! successes / the first failure with the siblings cancelled; timed waits
+//! borrow the join; dropping either detaches.
 
 mod common;
 
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::task::{Context, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{
     Gate, after, assert_panics_on_the_daemon_thread, drop_signal, gated, never_ending, signal, spin_until, watchdog,
 };
-use taskpool::{DaemonExecutor, TaskHandle, TaskPool};
+use taskpool::{DaemonExecutor, Opaque, TaskHandle, TaskPool};
 
 /// Polls `future` once, by hand, and asserts it is not ready.
 fn assert_pending<F: Future + Unpin>(future: &mut F) {
@@ -89,16 +91,13 @@ fn try_join_all_stops_at_the_first_failure_and_cancels_the_siblings() {
 }
 
 #[test]
-fn try_join_all_counts_a_fallible_err_as_a_failure() {
+fn try_join_all_counts_an_err_as_a_failure_with_no_opt_in() {
     watchdog(|| {
         let pool = TaskPool::new(2).unwrap();
         let gate = Gate::new();
         let handles = vec![
-            pool.build_task().fallible().submit(after(&gate, Ok(1))).unwrap(),
-            pool.build_task()
-                .fallible()
-                .submit(async { Err("refused".to_owned()) })
-                .unwrap(),
+            pool.submit(after(&gate, Ok(1))).unwrap(),
+            pool.submit(async { Err("refused".to_owned()) }).unwrap(),
         ];
         let failure = taskpool::try_join_all(handles).wait().unwrap_err();
         assert_eq!(failure.index(), 1);
@@ -113,26 +112,31 @@ fn try_join_all_counts_a_fallible_err_as_a_failure() {
 }
 
 #[test]
-fn try_join_all_treats_a_plain_err_as_a_value() {
+fn try_join_all_returns_the_successes_unwrapped() {
     watchdog(|| {
         let pool = TaskPool::new(2).unwrap();
+        let gate = Gate::new();
         let handles = vec![
-            pool.submit(async { Ok(1) }).unwrap(),
-            pool.submit(async { Err("just a value") }).unwrap(),
+            gated(&pool, &gate, Ok::<u8, String>(1)),
+            pool.submit(async { Ok(2) }).unwrap(),
         ];
-        let values = taskpool::try_join_all(handles).wait().unwrap();
-        assert_eq!(values, [Ok(1), Err("just a value")]);
+        gate.open();
+        let values: Vec<u8> = taskpool::try_join_all(handles).wait().unwrap();
+        assert_eq!(values, [1, 2]);
     });
 }
 
 #[test]
-fn try_join_all_fails_on_a_cancelled_task() {
+fn try_join_all_treats_an_opaque_err_as_a_value() {
     watchdog(|| {
-        let pool = TaskPool::new(1).unwrap();
-        let cancelled = pool.submit(std::future::pending::<()>()).unwrap();
-        cancelled.cancel();
-        let failure = taskpool::try_join_all([cancelled]).wait().unwrap_err();
-        assert!(failure.task_error().unwrap().is_cancelled());
+        let pool = TaskPool::new(2).unwrap();
+        let handles = vec![
+            pool.submit(async { Opaque(Ok(1)) }).unwrap(),
+            pool.submit(async { Opaque(Err("just a value")) }).unwrap(),
+        ];
+        let values = taskpool::try_join_all(handles).wait().unwrap();
+        assert_eq!(values, [Opaque(Ok(1)), Opaque(Err("just a value"))]);
+        assert_eq!(pool.stats().cancelled, 0);
     });
 }
 
@@ -146,14 +150,12 @@ fn assert_dropping_detaches<J: Future + Unpin>(join: impl FnOnce(Vec<TaskHandle<
     let handles: Vec<_> = (0..2)
         .map(|_| {
             let (gate, done) = (gate.clone(), done_tx.clone());
-            pool.build_task()
-                .fallible()
-                .submit(async move {
-                    gate.wait().await;
-                    done.send(()).await.unwrap();
-                    Ok(())
-                })
-                .unwrap()
+            pool.submit(async move {
+                gate.wait().await;
+                done.send(()).await.unwrap();
+                Ok(())
+            })
+            .unwrap()
         })
         .collect();
     let mut join = join(handles);
@@ -177,26 +179,83 @@ fn dropping_try_join_all_before_it_finishes_detaches_the_tasks() {
 }
 
 #[test]
-fn a_bounded_join_gives_itself_back_untouched_on_timeout() {
+fn a_timed_join_all_leaves_the_join_untouched_to_wait_again() {
     watchdog(|| {
         let pool = TaskPool::new(2).unwrap();
         let gate = Gate::new();
         let handles = vec![pool.submit(async { 1 }).unwrap(), gated(&pool, &gate, 2)];
         spin_until(|| handles[0].is_finished());
-        let err = taskpool::join_all(handles)
-            .wait_timeout(Duration::from_millis(10))
-            .unwrap_err();
+        let mut join = taskpool::join_all(handles);
+        let err = join.wait_timeout(Duration::from_millis(10)).unwrap_err();
         assert_eq!((err.unfinished(), err.total()), (1, 2));
-        gate.open();
-        let outcomes = err.into_inner().wait();
-        assert_eq!(outcomes.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [1, 2]);
-
-        let stuck = pool.submit(std::future::pending::<()>()).unwrap();
-        let err = taskpool::try_join_all([stuck])
-            .wait_timeout(Duration::from_millis(5))
-            .unwrap_err();
+        assert_eq!(err.to_string(), "timed out with 1 of 2 tasks unfinished");
+        // An instant already past only checks.
+        let err = join.wait_deadline(Instant::now()).unwrap_err();
+        assert_eq!((err.unfinished(), err.total()), (1, 2));
         assert_eq!(pool.stats().cancelled, 0, "a timed-out join cancels nothing");
-        drop(err);
+        gate.open();
+        let outcomes = join.wait_timeout(Duration::MAX).unwrap();
+        assert_eq!(outcomes.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [1, 2]);
+    });
+}
+
+#[test]
+fn a_timed_try_join_all_leaves_the_join_untouched_and_cancels_nothing() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let gate = Gate::new();
+        let handles = vec![gated(&pool, &gate, Ok::<_, String>(1)), gated(&pool, &gate, Ok(2))];
+        let mut join = taskpool::try_join_all(handles);
+        let err = join.wait_timeout(Duration::from_millis(5)).unwrap_err();
+        assert_eq!((err.unfinished(), err.total()), (2, 2));
+        assert_eq!(pool.stats().cancelled, 0, "a timed-out join cancels nothing");
+        gate.open();
+        let deadline = Instant::now() + common::WATCHDOG;
+        assert_eq!(join.wait_deadline(deadline).unwrap().unwrap(), [1, 2]);
+    });
+}
+
+#[test]
+fn a_join_can_be_awaited_after_a_timed_wait_elapsed() {
+    watchdog(|| {
+        let pool = TaskPool::new(3).unwrap();
+        let gate = Gate::new();
+        let mut all = taskpool::join_all([gated(&pool, &gate, 1)]);
+        let mut values = taskpool::try_join_all([gated(&pool, &gate, Ok::<_, ()>(2))]);
+        assert!(all.wait_timeout(Duration::ZERO).is_err());
+        assert!(values.wait_timeout(Duration::ZERO).is_err());
+        let awaited = pool
+            .submit(async move { (all.await.pop().unwrap().unwrap(), values.await.unwrap()) })
+            .unwrap();
+        gate.open();
+        assert_eq!(awaited.wait().unwrap(), (1, vec![2]));
+    });
+}
+
+/// The message `f` panicked with.
+fn panic_message(f: impl FnOnce()) -> String {
+    let payload = catch_unwind(AssertUnwindSafe(f)).unwrap_err();
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap()
+}
+
+#[test]
+fn waiting_again_after_a_timed_wait_returned_the_outcome_says_so() {
+    watchdog(|| {
+        common::quiet_planned_panics();
+        let pool = TaskPool::new(1).unwrap();
+        let mut join = taskpool::join_all([pool.submit(async { 1 }).unwrap()]);
+        assert_eq!(join.wait_timeout(Duration::MAX).unwrap().len(), 1);
+        let message = panic_message(|| drop(join.wait_timeout(Duration::ZERO)));
+        assert!(message.contains("polled after it returned"), "{message}");
+
+        let mut join = taskpool::try_join_all([pool.submit(async { 1 }).unwrap()]);
+        assert_eq!(join.wait_timeout(Duration::MAX).unwrap().unwrap(), [1]);
+        let message = panic_message(|| drop(join.wait()));
+        assert!(message.contains("polled after it returned"), "{message}");
     });
 }
 
@@ -206,6 +265,7 @@ fn the_joins_can_be_awaited_on_a_daemon_thread() {
         let executor = DaemonExecutor::new(4).unwrap();
         let pool = executor.pool().clone();
         let handle = executor
+            .pool()
             .submit(async move {
                 let all: Vec<_> = (1..=3).map(|i| pool.submit(async move { i }).unwrap()).collect();
                 let sum: i32 = taskpool::join_all(all).await.into_iter().map(Result::unwrap).sum();

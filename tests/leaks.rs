@@ -34,7 +34,6 @@ fn round(pool: &TaskPool, round: u64) -> (isize, isize) {
     for i in 0..TASKS {
         let handle = pool
             .build_task()
-            .fallible()
             .submit(async move {
                 if i % 5 == 0 {
                     futures_timer::Delay::new(Duration::from_micros(20)).await;

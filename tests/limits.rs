@@ -41,7 +41,7 @@ fn task_pool_new_accepts_the_maximum_and_refuses_above_it() {
 
 #[test]
 fn daemon_executor_new_accepts_the_maximum_and_refuses_above_it() {
-    assert_eq!(DaemonExecutor::new(MAX).unwrap().limit(), MAX);
+    assert_eq!(DaemonExecutor::new(MAX).unwrap().pool().limit(), MAX);
     assert_too_large(DaemonExecutor::new(MAX + 1));
     assert_too_large(DaemonExecutor::new(usize::MAX));
 }
@@ -50,7 +50,10 @@ fn daemon_executor_new_accepts_the_maximum_and_refuses_above_it() {
 fn builders_accept_the_maximum_and_refuse_above_it() {
     assert_eq!(TaskPool::builder().limit(MAX).build().unwrap().limit(), MAX);
     assert_too_large(TaskPool::builder().limit(MAX + 1).build());
-    assert_eq!(DaemonExecutor::builder().limit(MAX).build().unwrap().limit(), MAX);
+    assert_eq!(
+        DaemonExecutor::builder().limit(MAX).build().unwrap().pool().limit(),
+        MAX
+    );
     assert_too_large(DaemonExecutor::builder().limit(usize::MAX).build());
 }
 
@@ -77,10 +80,10 @@ fn set_limit_accepts_the_maximum_and_refuses_above_it_leaving_the_limit() {
     assert_eq!(pool.limit(), MAX);
 
     let executor = DaemonExecutor::new(2).unwrap();
-    assert_too_large(executor.set_limit(usize::MAX));
-    assert_eq!(executor.limit(), 2);
-    executor.set_limit(MAX).unwrap();
-    assert_eq!(executor.limit(), MAX);
+    assert_too_large(executor.pool().set_limit(usize::MAX));
+    assert_eq!(executor.pool().limit(), 2);
+    executor.pool().set_limit(MAX).unwrap();
+    assert_eq!(executor.pool().limit(), MAX);
 }
 
 #[test]
@@ -94,6 +97,7 @@ fn a_pool_at_the_maximum_runs_tasks_and_shrinks_to_one() {
             .map(|i| {
                 let (gate, probe, started_tx) = (gate.clone(), probe.clone(), started_tx.clone());
                 executor
+                    .pool()
                     .submit(async move {
                         let _inside = probe.enter();
                         started_tx.send(()).await.unwrap();
@@ -109,7 +113,7 @@ fn a_pool_at_the_maximum_runs_tasks_and_shrinks_to_one() {
         }
         assert_eq!(probe.current(), 50);
         // Shrinking from the maximum to one is a debt paid as tasks end.
-        executor.set_limit(1).unwrap();
+        executor.pool().set_limit(1).unwrap();
         gate.open();
         let values: Vec<u32> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
         assert_eq!(values, (0..50).collect::<Vec<_>>());
@@ -118,6 +122,7 @@ fn a_pool_at_the_maximum_runs_tasks_and_shrinks_to_one() {
             .map(|_| {
                 let probe = probe.clone();
                 executor
+                    .pool()
                     .submit(async move {
                         let _inside = probe.enter();
                         async_std::task::yield_now().await;

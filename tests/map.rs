@@ -1,5 +1,6 @@
-//! `TaskPool::map`: input order, bounded look-ahead, per-item outcomes, an
-//! overall timeout, and cancelling what was submitted but not delivered.
+//! `TaskPool::map`: input order, bounded look-ahead, per-item outcomes in
+//! one `Result` layer, per-item task options, an overall timeout, and
+//! cancelling what was submitted but not delivered.
 
 mod common;
 
@@ -37,7 +38,7 @@ fn results_come_in_input_order_whatever_order_the_tasks_finish() {
             }
             order
         });
-        let values: Vec<usize> = results.map(|r| r.unwrap().unwrap()).collect();
+        let values: Vec<usize> = results.map(Result::unwrap).collect();
         assert_eq!(opener.join().unwrap(), [2, 1, 0]);
         assert_eq!(values, [0, 1, 2]);
     });
@@ -56,13 +57,23 @@ fn each_outcome_is_delivered_at_its_position_and_the_iteration_goes_on() {
                 }
             })
             .unwrap()
-            .map(Result::unwrap)
             .collect();
         assert_eq!(outcomes.len(), 4);
         assert_eq!(outcomes[0].as_ref().unwrap(), &Ok(0));
+        // A typed `Err` is the item's value, not a `MapError`.
         assert_eq!(outcomes[1].as_ref().unwrap(), &Err("item 1".to_owned()));
-        assert_eq!(outcomes[2].as_ref().unwrap_err().panic_message(), Some("item 2"));
+        let failed = outcomes[2].as_ref().unwrap_err();
+        assert_eq!(failed.index(), 2);
+        assert!(!failed.is_timeout() && !failed.is_closed() && !failed.is_invalid_timeout());
+        let error = failed.task_error().unwrap();
+        assert_eq!(error.panic_message(), Some("item 2"));
+        assert_eq!(
+            failed.to_string(),
+            format!("map item 2: task {} panicked with message \"item 2\"", error.id())
+        );
         assert_eq!(outcomes[3].as_ref().unwrap(), &Ok(3));
+        let failed = outcomes.into_iter().nth(2).unwrap().unwrap_err();
+        assert!(failed.into_task_error().unwrap().is_panic());
     });
 }
 
@@ -86,7 +97,7 @@ fn it_submits_lazily_and_never_more_than_buffer_ahead() {
                 "nothing before the first item is asked for"
             );
             for delivered in 1..=10 {
-                assert_eq!(results.next().unwrap().unwrap().unwrap(), delivered - 1);
+                assert_eq!(results.next().unwrap().unwrap(), delivered - 1);
                 let in_flight = submitted.load(Ordering::SeqCst) - delivered;
                 assert_eq!(in_flight, buffer - 1, "buffer {buffer}, after item {delivered}");
             }
@@ -119,6 +130,7 @@ fn the_timeout_yields_one_error_cancels_the_undelivered_and_ends() {
                 .timeout(timeout);
             let err = results.next().unwrap().unwrap_err();
             assert!(err.is_timeout() && !err.is_closed());
+            assert!(err.task_error().is_none());
             assert_eq!(err.index(), 0);
             assert_eq!(err.to_string(), "map timed out waiting for item 0");
             assert!(results.next().is_none());
@@ -173,7 +185,7 @@ fn dropping_the_iterator_cancels_the_tasks_submitted_and_not_delivered() {
                 }
             })
             .unwrap();
-        assert_eq!(results.next().unwrap().unwrap().unwrap(), 0);
+        assert_eq!(results.next().unwrap().unwrap(), 0);
         drop(results);
         for dropped in dropped {
             dropped.recv_blocking().unwrap();
@@ -187,9 +199,9 @@ fn a_closed_pool_ends_the_map_after_the_items_already_submitted() {
     watchdog(|| {
         let pool = TaskPool::new(2).unwrap();
         let mut results = pool.map(0..5, 2, |i| async move { i }).unwrap();
-        assert_eq!(results.next().unwrap().unwrap().unwrap(), 0); // items 0 and 1 submitted
+        assert_eq!(results.next().unwrap().unwrap(), 0); // items 0 and 1 submitted
         pool.close();
-        assert_eq!(results.next().unwrap().unwrap().unwrap(), 1);
+        assert_eq!(results.next().unwrap().unwrap(), 1);
         let err = results.next().unwrap().unwrap_err();
         assert!(err.is_closed() && !err.is_timeout());
         assert_eq!(err.index(), 2);
@@ -210,6 +222,7 @@ fn the_stream_keeps_input_order_times_out_and_cancels_on_drop() {
         let (drop_guard, dropped) = drop_signal();
         let (timeout_guard, timeout_dropped) = drop_signal();
         let handle = executor
+            .pool()
             .submit(async move {
                 let mut ordered = pool
                     .map(0..4_u64, 2, |i| async move {
@@ -220,7 +233,7 @@ fn the_stream_keeps_input_order_times_out_and_cancels_on_drop() {
                     .into_stream();
                 let mut values = Vec::new();
                 while let Some(item) = ordered.next().await {
-                    values.push(item.unwrap().unwrap());
+                    values.push(item.unwrap());
                 }
 
                 let mut guard = Some(timeout_guard);
@@ -321,10 +334,13 @@ proptest! {
             let mut delivered = 0;
             for (i, item) in results.enumerate() {
                 in_flight.fetch_sub(1, Ordering::SeqCst);
-                match (items[i].1, item.unwrap()) {
+                match (items[i].1, item) {
                     (Outcome::Value, Ok(Ok(v))) => assert_eq!(v, i),
                     (Outcome::Err, Ok(Err(v))) => assert_eq!(v, i),
-                    (Outcome::Panic, Err(e)) => assert_eq!(e.panic_message(), Some(format!("item {i}").as_str())),
+                    (Outcome::Panic, Err(e)) => {
+                        assert_eq!(e.index(), i);
+                        assert_eq!(e.task_error().unwrap().panic_message(), Some(format!("item {i}").as_str()));
+                    }
                     (expected, got) => panic!("item {i}: expected {expected:?}, got {got:?}"),
                 }
                 delivered += 1;
@@ -362,8 +378,8 @@ fn items_ready_in_time_are_still_delivered_after_the_deadline() {
             let first = results.next().unwrap();
             let submitted = pool.stats().submitted;
             match first {
-                Ok(first) if submitted == 2 => assert_eq!(first.unwrap(), 0), // items 0 and 1 submitted
-                Ok(_) => return false, // the deadline passed between the two submissions
+                Ok(first) if submitted == 2 => assert_eq!(first, 0), // items 0 and 1 submitted
+                Ok(_) => return false,                               // the deadline passed between the two submissions
                 Err(err) => {
                     assert!(err.is_timeout() && err.index() == 0, "{err}");
                     assert!(Instant::now() >= deadline);
@@ -391,7 +407,7 @@ fn items_ready_in_time_are_still_delivered_after_the_deadline() {
             probe_gate.open();
             probes.into_iter().for_each(|h| h.wait().unwrap());
             common::spin_until(|| Instant::now() >= deadline);
-            assert_eq!(results.next().unwrap().unwrap().unwrap(), 1, "ready in time");
+            assert_eq!(results.next().unwrap().unwrap(), 1, "ready in time");
             let err = results.next().unwrap().unwrap_err();
             assert!(err.is_timeout());
             assert_eq!(err.index(), 2);
@@ -433,5 +449,124 @@ fn dropping_the_stream_drops_a_submission_waiting_for_queue_space() {
         blocker.wait().unwrap();
         queued.wait().unwrap();
         assert_eq!(pool.stats().submitted, 2, "the map's item was never submitted");
+    });
+}
+
+#[test]
+fn a_per_item_task_timeout_fails_that_item_and_the_iteration_goes_on() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let (guard, dropped) = drop_signal();
+        let mut guard = Some(guard);
+        let mut results = pool
+            .map(0..3_usize, 2, move |i| {
+                let guard = (i == 1).then(|| guard.take().unwrap());
+                async move {
+                    match guard {
+                        // Can never finish: only its timeout ends it.
+                        Some(guard) => never_ending(guard, None).await,
+                        None => i,
+                    }
+                }
+            })
+            .unwrap()
+            .task_timeout(Duration::from_millis(10));
+        assert_eq!(results.next().unwrap().unwrap(), 0);
+        let err = results.next().unwrap().unwrap_err();
+        assert_eq!(err.index(), 1);
+        assert!(!err.is_timeout(), "the item's timeout, not the map's");
+        let error = err.task_error().unwrap();
+        assert!(error.is_timeout());
+        assert_eq!(error.timeout(), Some(Duration::from_millis(10)));
+        dropped.recv_blocking().unwrap(); // the timed-out future was dropped
+        assert_eq!(results.next().unwrap().unwrap(), 2);
+        assert!(results.next().is_none());
+        assert_eq!(pool.stats().timed_out, 1);
+    });
+}
+
+#[test]
+fn a_zero_task_timeout_is_refused_with_a_clear_error_not_a_panic() {
+    watchdog(|| {
+        let pool = TaskPool::new(2).unwrap();
+        let mut results = pool
+            .map(5..8, 2, |i| async move { i * 2 })
+            .unwrap()
+            .task_timeout(Duration::ZERO);
+        let err = results.next().unwrap().unwrap_err();
+        assert!(err.is_invalid_timeout());
+        assert!(!err.is_timeout() && !err.is_closed() && err.task_error().is_none());
+        assert_eq!(err.index(), 0);
+        assert_eq!(
+            err.to_string(),
+            "map could not submit item 0: a per-task timeout must be greater than zero"
+        );
+        assert!(results.next().is_none(), "the refusal ends the map");
+        assert_eq!(pool.stats().submitted, 0);
+        // The refused item's future comes back.
+        let future = err.into_inner().unwrap();
+        assert_eq!(pool.submit(future).unwrap().wait().unwrap(), 10);
+    });
+}
+
+#[test]
+fn every_item_task_carries_the_task_name() {
+    watchdog(|| {
+        common::quiet_planned_panics();
+        let pool = TaskPool::new(2).unwrap();
+        let names: Vec<_> = pool
+            .map(0..3, 2, |_| async { panic!("planned panic") })
+            .unwrap()
+            .task_name(String::from("resize"))
+            .map(|item: Result<(), _>| item.unwrap_err().task_error().unwrap().name().map(str::to_owned))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Some("resize".to_owned()),
+                Some("resize".to_owned()),
+                Some("resize".to_owned())
+            ]
+        );
+    });
+}
+
+#[test]
+fn the_task_options_carry_over_into_the_stream() {
+    watchdog(|| {
+        common::quiet_planned_panics();
+        let pool = TaskPool::new(3).unwrap();
+        let inner = pool.clone();
+        let (guard, dropped) = drop_signal();
+        let mut guard = Some(guard);
+        let seen = pool
+            .submit(async move {
+                let mut stream = inner
+                    .map(0..2_usize, 2, move |i| {
+                        let guard = (i == 0).then(|| guard.take().unwrap());
+                        async move {
+                            match guard {
+                                Some(guard) => never_ending::<()>(guard, None).await,
+                                None => panic!("planned panic"),
+                            }
+                        }
+                    })
+                    .unwrap()
+                    .task_name("item")
+                    .task_timeout(Duration::from_millis(10))
+                    .into_stream();
+                let mut seen = Vec::new();
+                while let Some(item) = stream.next().await {
+                    let error = item.unwrap_err().into_task_error().unwrap();
+                    seen.push((error.is_timeout(), error.is_panic(), error.name().map(str::to_owned)));
+                }
+                seen
+            })
+            .unwrap()
+            .wait()
+            .unwrap();
+        let name = Some("item".to_owned());
+        assert_eq!(seen, [(true, false, name.clone()), (false, true, name)]);
+        dropped.recv_blocking().unwrap();
     });
 }

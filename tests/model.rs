@@ -221,7 +221,7 @@ impl Harness {
     }
 
     fn stats(&self) -> Stats {
-        self.executor().stats()
+        self.executor().pool().stats()
     }
 
     fn submit(&mut self, from_thread: bool) {
@@ -241,7 +241,7 @@ impl Harness {
             }
         };
         let pool = self.executor().pool().clone();
-        let submit = move || pool.build_task().fallible().submit(task).unwrap();
+        let submit = move || pool.build_task().submit(task).unwrap();
         let handle = if from_thread {
             std::thread::spawn(submit).join().unwrap()
         } else {
@@ -347,23 +347,23 @@ impl Harness {
             }
             Op::Wait(i, ms) if n > 0 => {
                 let id = i % n;
-                let Some(handle) = self.tasks[id].handle.take() else {
+                let Some(handle) = self.tasks[id].handle.as_mut() else {
                     return Ok(());
                 };
                 match handle.wait_timeout(Duration::from_millis(u64::from(ms))) {
                     Ok(outcome) => {
+                        self.tasks[id].handle = None;
                         prop_assert!(
                             matches!(model.tasks[id].state, State::Done(_)),
                             "task {id} resolved early"
                         );
                         Self::observe(model, id, &outcome)?;
                     }
-                    Err(timeout) => {
+                    Err(_elapsed) => {
                         prop_assert!(
                             !matches!(model.tasks[id].state, State::Done(_)),
                             "task {id} is done but the wait timed out"
                         );
-                        self.tasks[id].handle = Some(timeout.into_inner());
                     }
                 }
             }
@@ -371,7 +371,7 @@ impl Harness {
                 drop(self.tasks[i % n].handle.take());
             }
             Op::Resize(limit) => {
-                self.executor().set_limit(limit).unwrap();
+                self.executor().pool().set_limit(limit).unwrap();
                 model.limit = limit;
                 model.pump();
             }
@@ -404,14 +404,14 @@ impl Harness {
                 self.settle(model)?;
                 self.assert_all_permits_free();
                 match end {
-                    End::Drain => self.executor().shutdown(ShutdownMode::Drain),
+                    End::Drain => self.executor().shutdown(ShutdownMode::Drain).wait(),
                     _ => drop(self.executor.take()),
                 }
             }
             End::CancelPending => {
                 let stopper = {
                     let executor = Arc::clone(self.executor.as_ref().unwrap());
-                    std::thread::spawn(move || executor.shutdown(ShutdownMode::CancelPending))
+                    std::thread::spawn(move || executor.shutdown(ShutdownMode::CancelPending).wait())
                 };
                 for task in model.tasks.iter_mut().filter(|t| t.state == State::Queued) {
                     task.state = State::Done(Some(Outcome::Shutdown));
@@ -445,7 +445,7 @@ impl Harness {
                         State::Done(_) => {}
                     }
                 }
-                self.executor().shutdown(ShutdownMode::Deadline(Duration::ZERO));
+                self.executor().shutdown(ShutdownMode::Deadline(Duration::ZERO)).wait();
             }
         }
         // The daemon thread has exited, every handle resolves once, and the
@@ -460,7 +460,7 @@ impl Harness {
             }
         }
         if let Some(executor) = &self.executor {
-            let s = executor.stats();
+            let s = executor.pool().stats();
             prop_assert_eq!((s.queued, s.running), (0, 0));
             prop_assert_eq!(s.submitted, (self.tasks.len() + self.extra) as u64);
             prop_assert_eq!(s.finished(), s.submitted, "every task resolved exactly once");
@@ -495,7 +495,7 @@ impl Harness {
 
     /// All `limit` permits are free: that many tasks run at once.
     fn assert_all_permits_free(&mut self) {
-        let limit = self.executor().limit();
+        let limit = self.executor().pool().limit();
         self.extra += limit;
         let (go_tx, go_rx) = async_channel::unbounded::<()>();
         let (in_tx, in_rx) = async_channel::unbounded::<()>();
@@ -503,6 +503,7 @@ impl Harness {
             .map(|_| {
                 let (go, inside) = (go_rx.clone(), in_tx.clone());
                 self.executor()
+                    .pool()
                     .submit(async move {
                         inside.send(()).await.unwrap();
                         let _ = go.recv().await;
@@ -523,7 +524,7 @@ impl Drop for Harness {
     /// come: end them, so that the failure is reported instead of a hang.
     fn drop(&mut self) {
         if let Some(executor) = &self.executor {
-            executor.shutdown(ShutdownMode::Deadline(Duration::ZERO));
+            executor.shutdown(ShutdownMode::Deadline(Duration::ZERO)).wait();
         }
     }
 }

@@ -18,6 +18,7 @@ fn tasks_from_one_submitter_start_in_submission_order_on_a_daemon() {
                 .map(|i| {
                     let starts = Arc::clone(&starts);
                     executor
+                        .pool()
                         .submit(async move {
                             starts.lock().unwrap().push(i);
                             futures_timer::Delay::new(Duration::from_micros(10)).await;

@@ -25,14 +25,16 @@ fn a_panicking_logger_does_not_take_the_daemon_down() {
     watchdog(|| {
         let executor = DaemonExecutor::new(2).unwrap();
         // Panics log an error line; a failure nobody retrieves logs another.
-        let observed = executor.submit(async { panic!("task panic") }).unwrap();
-        drop(executor.submit(async { panic!("nobody looks") }).unwrap());
-        let fine: Vec<_> = (0..10).map(|i| executor.submit(async move { i }).unwrap()).collect();
+        let observed = executor.pool().submit(async { panic!("task panic") as () }).unwrap();
+        drop(executor.pool().submit(async { panic!("nobody looks") as () }).unwrap());
+        let fine: Vec<_> = (0..10)
+            .map(|i| executor.pool().submit(async move { i }).unwrap())
+            .collect();
         assert!(observed.wait().unwrap_err().is_panic());
         for (i, h) in fine.into_iter().enumerate() {
             assert_eq!(h.wait().unwrap(), i);
         }
-        executor.shutdown(ShutdownMode::Drain);
-        assert_eq!(executor.stats().panicked, 2);
+        executor.shutdown(ShutdownMode::Drain).wait();
+        assert_eq!(executor.pool().stats().panicked, 2);
     });
 }

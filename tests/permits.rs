@@ -35,7 +35,7 @@ fn panicking_task_returns_its_permit() {
     watchdog(|| {
         let pool = TaskPool::new(2).unwrap();
         for _ in 0..5 {
-            let err = pool.submit(async { panic!("boom") }).unwrap().wait().unwrap_err();
+            let err = pool.submit(async { panic!("boom") as () }).unwrap().wait().unwrap_err();
             assert!(err.is_panic());
         }
         assert_all_permits_free(&pool);
@@ -118,6 +118,7 @@ fn daemon_never_runs_more_than_limit() {
             .map(|i| {
                 let probe = probe.clone();
                 executor
+                    .pool()
                     .submit(async move {
                         let _inside = probe.enter();
                         futures_timer::Delay::new(Duration::from_micros(100 * (i % 4))).await;
@@ -127,6 +128,6 @@ fn daemon_never_runs_more_than_limit() {
             .collect();
         handles.into_iter().for_each(|h| h.wait().unwrap());
         assert!(probe.max() <= 3);
-        assert_eq!(executor.stats().peak_running, probe.max() as u64);
+        assert_eq!(executor.pool().stats().peak_running, probe.max() as u64);
     });
 }

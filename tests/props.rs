@@ -77,7 +77,6 @@ fn run_mix(pool: &TaskPool, threads: usize, specs: &[Spec]) -> Result<(), TestCa
                     let choice = spec.choice;
                     let handle = pool
                         .build_task()
-                        .fallible()
                         .submit(async move {
                             let _inside = probe.enter();
                             for step in steps {

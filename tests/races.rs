@@ -25,7 +25,7 @@ fn cancel_racing_with_start_has_one_winner() {
         for _ in 0..ROUNDS {
             let gate = Gate::new();
             let first = running(executor.pool(), &gate, ());
-            let second = executor.submit(async { "second ran" }).unwrap();
+            let second = executor.pool().submit(async { "second ran" }).unwrap();
             // Line up: one thread frees the permit (starting `second`) while
             // this one cancels `second`.
             let barrier = Arc::new(Barrier::new(2));
@@ -45,7 +45,7 @@ fn cancel_racing_with_start_has_one_winner() {
                 Err(e) => assert!(took_effect && e.is_cancelled(), "{e}"),
             }
         }
-        assert_books_balance(&executor.stats());
+        assert_books_balance(&executor.pool().stats());
         assert_all_permits_free(executor.pool());
     });
 }
@@ -96,6 +96,7 @@ fn a_timeout_expiring_as_the_task_finishes_has_one_winner() {
                 // Work about as long as the timeout: either may win.
                 let work = Duration::from_micros(500 + (i as u64 % 7) * 100);
                 executor
+                    .pool()
                     .build_task()
                     .timeout(Duration::from_micros(800))
                     .submit(async move {
@@ -118,7 +119,7 @@ fn a_timeout_expiring_as_the_task_finishes_has_one_winner() {
                 }
             }
         }
-        let s = executor.stats();
+        let s = executor.pool().stats();
         assert_books_balance(&s);
         assert_eq!((s.completed, s.timed_out), (values, timeouts));
         assert_all_permits_free(executor.pool());
@@ -166,14 +167,16 @@ fn a_waiter_thread_that_panics_while_waiting_detaches_the_task() {
         let gate = Gate::new();
         let g = gate.clone();
         let handle = executor
+            .pool()
             .submit(async move {
                 g.wait().await;
-                panic!("after the waiter died");
+                panic!("after the waiter died") as ()
             })
             .unwrap();
         let id = handle.id();
         let waiter = std::thread::spawn(move || {
-            let handle = handle.wait_timeout(Duration::from_millis(1)).unwrap_err().into_inner();
+            let mut handle = handle;
+            handle.wait_timeout(Duration::from_millis(1)).unwrap_err();
             let _held = handle;
             panic!("the waiter thread fails while holding the handle");
         });

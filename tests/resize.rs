@@ -58,6 +58,7 @@ fn shrinking_never_preempts_and_holds_new_starts_until_under_the_new_limit() {
             .map(|_| {
                 let (probe, pool) = (probe.clone(), pool.clone());
                 executor
+                    .pool()
                     .submit(async move {
                         let _inside = probe.enter();
                         let running = pool.stats().running;
@@ -86,16 +87,16 @@ fn shrinking_never_preempts_and_holds_new_starts_until_under_the_new_limit() {
             h.wait().unwrap();
         }
         assert_eq!(probe.max(), 1);
-        assert_eq!(executor.stats().cancelled, 0, "shrinking cancelled nothing");
+        assert_eq!(executor.pool().stats().cancelled, 0, "shrinking cancelled nothing");
     });
 }
 
 #[test]
 fn a_zero_limit_is_refused_and_the_limit_kept() {
     let executor = DaemonExecutor::new(2).unwrap();
-    assert!(matches!(executor.set_limit(0), Err(ConfigError::ZeroLimit)));
-    assert_eq!(executor.limit(), 2);
-    assert_eq!(executor.stats().limit, 2);
+    assert!(matches!(executor.pool().set_limit(0), Err(ConfigError::ZeroLimit)));
+    assert_eq!(executor.pool().limit(), 2);
+    assert_eq!(executor.pool().stats().limit, 2);
 }
 
 /// One step of the resize property: a task of the mix, or a resize done
@@ -178,6 +179,7 @@ proptest! {
             // thread, before any resize.
             let pool = executor.pool().clone();
             let handles = executor
+                .pool()
                 .submit(async move {
                     ops.iter()
                         .map(|op| {
@@ -203,7 +205,7 @@ proptest! {
             for h in handles {
                 h.wait().unwrap();
             }
-            let stats = executor.stats();
+            let stats = executor.pool().stats();
             drop(executor);
             (recorder.lines_of_thread(&thread), stats)
         });

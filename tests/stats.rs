@@ -23,32 +23,32 @@ fn every_outcome_lands_in_its_bucket() {
         let executor = DaemonExecutor::new(2).unwrap();
         let gate = Gate::new();
         let held = running(executor.pool(), &gate, ());
-        let ok = executor.submit(async { 1 }).unwrap();
-        let failed = executor
-            .build_task()
-            .fallible()
-            .submit(async { Err::<(), _>("no") })
+        let ok = executor.pool().submit(async { 1 }).unwrap();
+        let failed = executor.pool().submit(async { Err::<(), _>("no") }).unwrap();
+        let opaque_err = executor
+            .pool()
+            .submit(async { taskpool::Opaque(Err::<(), _>("opted out")) })
             .unwrap();
-        let plain_err = executor.submit(async { Err::<(), _>("not classified") }).unwrap();
-        let panicked = executor.submit(async { panic!("p") }).unwrap();
+        let panicked = executor.pool().submit(async { panic!("p") as () }).unwrap();
         let timed_out = executor
+            .pool()
             .build_task()
             .timeout(Duration::from_millis(1))
             .submit(std::future::pending::<()>())
             .unwrap();
         assert_eq!(ok.wait().unwrap(), 1);
         failed.wait().unwrap().unwrap_err();
-        plain_err.wait().unwrap().unwrap_err();
+        opaque_err.wait().unwrap().0.unwrap_err();
         panicked.wait().unwrap_err();
         timed_out.wait().unwrap_err();
 
-        let s = executor.stats();
+        let s = executor.pool().stats();
         assert_adds_up(&s);
         assert_eq!((s.limit, s.running, s.queued), (2, 1, 0));
         assert_eq!(
             (s.submitted, s.completed, s.failed),
             (6, 3, 1),
-            "only the fallible Err counts as failed"
+            "a Result's Err counts as failed with no opt-in; an Opaque one does not"
         );
         assert_eq!((s.panicked, s.timed_out, s.cancelled, s.shut_down), (1, 1, 0, 0));
         assert_eq!(s.peak_running, 2);
@@ -56,19 +56,19 @@ fn every_outcome_lands_in_its_bucket() {
         // A queued task cancelled. `a` takes the free permit and waits at
         // the gate, so `b` and `c` stay queued behind it.
         let g = gate.clone();
-        let a = executor.submit(async move { g.wait().await }).unwrap();
-        let b = executor.submit(async {}).unwrap();
-        let c = executor.submit(async {}).unwrap();
+        let a = executor.pool().submit(async move { g.wait().await }).unwrap();
+        let b = executor.pool().submit(async {}).unwrap();
+        let c = executor.pool().submit(async {}).unwrap();
         assert!(c.cancel());
-        executor.close();
-        let s = executor.stats();
+        executor.pool().close();
+        let s = executor.pool().stats();
         assert_adds_up(&s);
         gate.open();
         held.wait().unwrap();
         a.wait().unwrap();
         b.wait().unwrap();
-        executor.shutdown(ShutdownMode::Drain);
-        let s = executor.stats();
+        executor.shutdown(ShutdownMode::Drain).wait();
+        let s = executor.pool().stats();
         assert_adds_up(&s);
         assert_eq!((s.running, s.queued, s.cancelled, s.submitted), (0, 0, 1, 9));
     });

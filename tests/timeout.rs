@@ -24,6 +24,7 @@ fn an_expired_task_is_dropped_and_yields_timed_out() {
     watchdog(|| {
         let executor = DaemonExecutor::new(1).unwrap();
         let handle = executor
+            .pool()
             .build_task()
             .timeout(Duration::from_millis(5))
             .submit(std::future::pending::<()>())
@@ -31,9 +32,9 @@ fn an_expired_task_is_dropped_and_yields_timed_out() {
         let err = handle.wait().unwrap_err();
         assert!(err.is_timeout());
         assert_eq!(err.timeout(), Some(Duration::from_millis(5)));
-        assert_eq!(executor.stats().timed_out, 1);
+        assert_eq!(executor.pool().stats().timed_out, 1);
         // The permit came back: the next task runs.
-        assert_eq!(executor.submit(async { 1 }).unwrap().wait().unwrap(), 1);
+        assert_eq!(executor.pool().submit(async { 1 }).unwrap().wait().unwrap(), 1);
     });
 }
 
@@ -98,6 +99,7 @@ fn a_panicking_drop_during_cancel_or_timeout_keeps_the_outcome_and_the_daemon() 
         let executor = DaemonExecutor::new(1).unwrap();
         let (started_tx, started_rx) = signal();
         let cancelled = executor
+            .pool()
             .submit(async move {
                 let _state = PanicsOnDrop;
                 started_tx.send(()).await.unwrap();
@@ -110,6 +112,7 @@ fn a_panicking_drop_during_cancel_or_timeout_keeps_the_outcome_and_the_daemon() 
         assert!(cancelled.wait().unwrap_err().is_cancelled());
 
         let timed_out = executor
+            .pool()
             .build_task()
             .timeout(Duration::from_millis(2))
             .submit(async {
@@ -121,14 +124,14 @@ fn a_panicking_drop_during_cancel_or_timeout_keeps_the_outcome_and_the_daemon() 
         assert!(timed_out.wait().unwrap_err().is_timeout());
 
         // The daemon thread lives on and the permit is back (limit 1).
-        assert_eq!(executor.submit(async { 3 }).unwrap().wait().unwrap(), 3);
+        assert_eq!(executor.pool().submit(async { 3 }).unwrap().wait().unwrap(), 3);
         for id in [cancelled_id, timed_out_id] {
             let lines = recorder.lines_with(&format!("task {id} panicked while dropping its future"));
             assert_eq!(lines.len(), 1, "one error line for task {id}: {lines:?}");
             assert_eq!(lines[0].0, log::Level::Error);
             assert!(lines[0].1.contains("dropping state failed"));
         }
-        let stats = executor.stats();
+        let stats = executor.pool().stats();
         assert_eq!((stats.cancelled, stats.timed_out, stats.panicked), (1, 1, 0));
     });
 }

@@ -37,7 +37,6 @@ fn an_err_nobody_looked_at_is_reported_once_when_its_handle_drops() {
         let handle = pool
             .build_task()
             .name("job")
-            .fallible()
             .submit(async { Err::<(), _>("disk full") })
             .unwrap();
         let id = handle.id();
@@ -63,11 +62,7 @@ fn an_err_someone_looked_at_logs_nothing() {
     let recorder = Recorder::install();
     watchdog(move || {
         let pool = TaskPool::new(1).unwrap();
-        let handle = pool
-            .build_task()
-            .fallible()
-            .submit(async { Err::<(), _>("seen") })
-            .unwrap();
+        let handle = pool.build_task().submit(async { Err::<(), _>("seen") }).unwrap();
         let id = handle.id();
         assert_eq!(handle.wait().unwrap(), Err("seen"));
         pool.shutdown(ShutdownMode::Drain).wait();
@@ -77,15 +72,32 @@ fn an_err_someone_looked_at_logs_nothing() {
 }
 
 #[test]
-fn an_err_of_a_plain_submission_is_not_a_failure() {
+fn an_unobserved_err_of_a_plain_submission_is_reported_with_no_opt_in() {
     let recorder = Recorder::install();
     watchdog(move || {
         let pool = TaskPool::new(1).unwrap();
-        let handle = pool.submit(async { Err::<(), _>("opaque") }).unwrap();
+        let handle = pool.submit(async { Err::<(), _>("plain submit") }).unwrap();
+        let id = handle.id();
+        drop(handle);
+        pool.shutdown(ShutdownMode::Drain).wait();
+        assert_eq!(never_retrieved(recorder, id).len(), 1);
+        assert_eq!(pool.stats().failed, 1);
+    });
+}
+
+#[test]
+fn an_err_inside_opaque_is_not_a_failure() {
+    let recorder = Recorder::install();
+    watchdog(move || {
+        let pool = TaskPool::new(1).unwrap();
+        let handle = pool
+            .submit(async { taskpool::Opaque(Err::<(), _>("opted out")) })
+            .unwrap();
         let id = handle.id();
         drop(handle);
         pool.shutdown(ShutdownMode::Drain).wait();
         assert!(never_retrieved(recorder, id).is_empty());
+        assert_eq!(pool.stats().failed, 0);
     });
 }
 
@@ -94,7 +106,7 @@ fn an_observed_panic_logs_exactly_one_line() {
     let recorder = Recorder::install();
     watchdog(move || {
         let pool = TaskPool::new(1).unwrap();
-        let handle = pool.submit(async { panic!("seen panic") }).unwrap();
+        let handle = pool.submit(async { panic!("seen panic") as () }).unwrap();
         let id = handle.id();
         assert!(handle.wait().unwrap_err().is_panic());
         assert_eq!(panic_lines(recorder, id), 1);
@@ -110,9 +122,10 @@ fn a_detached_panic_logs_its_panic_line_plus_one_never_retrieved_line() {
         let gate = Gate::new();
         let g = gate.clone();
         let handle = executor
+            .pool()
             .submit(async move {
                 g.wait().await;
-                panic!("nobody looks");
+                panic!("nobody looks") as ()
             })
             .unwrap();
         let id = handle.id();
@@ -164,21 +177,17 @@ fn the_hook_sees_each_unobserved_failure_once_and_may_panic() {
             .build()
             .unwrap();
         let a = executor
+            .pool()
             .build_task()
             .name("a")
-            .fallible()
             .submit(async { Err::<(), _>(1) })
             .unwrap();
-        let b = executor.submit(async { panic!("b") }).unwrap();
-        let c = executor
-            .build_task()
-            .fallible()
-            .submit(async { Ok::<_, ()>(3) })
-            .unwrap();
+        let b = executor.pool().submit(async { panic!("b") as () }).unwrap();
+        let c = executor.pool().build_task().submit(async { Ok::<_, ()>(3) }).unwrap();
         let ids = (a.id(), b.id());
         drop((a, b, c));
         // The daemon survived the panicking hook.
-        assert_eq!(executor.submit(async { 4 }).unwrap().wait().unwrap(), 4);
+        assert_eq!(executor.pool().submit(async { 4 }).unwrap().wait().unwrap(), 4);
         drop(executor);
         let mut seen = seen.lock().unwrap().clone();
         seen.sort_by_key(|(id, _, _)| *id);
@@ -210,7 +219,6 @@ fn a_detached_failure_is_reported_before_the_pool_counts_it_as_ended() {
         let gate = Gate::new();
         drop(
             pool.build_task()
-                .fallible()
                 .submit(common::after(&gate, Err::<(), _>("lost")))
                 .unwrap(),
         );

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{Gate, assert_panics_on_the_daemon_thread, gated, spin_until, watchdog};
 use proptest::prelude::*;
-use taskpool::{DaemonExecutor, ReturnWhen, ShutdownMode, TaskHandle, TaskPool};
+use taskpool::{DaemonExecutor, Opaque, ReturnWhen, ShutdownMode, TaskHandle, TaskPool};
 
 const MODES: [ReturnWhen; 3] = [
     ReturnWhen::FirstCompleted,
@@ -24,16 +24,17 @@ fn ids<H: std::borrow::Borrow<TaskHandle<T>>, T>(handles: &[H]) -> Vec<u64> {
 fn an_empty_input_returns_at_once_in_every_mode() {
     watchdog(|| {
         for mode in MODES {
-            let waited = taskpool::wait(Vec::<TaskHandle<()>>::new(), mode).wait();
+            let waited = taskpool::wait(Vec::<TaskHandle<()>>::new(), mode).block();
             assert!(waited.done.is_empty() && waited.pending.is_empty() && !waited.timed_out);
         }
         // Async, and on a daemon thread, where blocking would panic: an
         // empty wait never blocks.
         let executor = DaemonExecutor::new(1).unwrap();
         let handle = executor
+            .pool()
             .submit(async {
                 let awaited = taskpool::wait(Vec::<TaskHandle<()>>::new(), ReturnWhen::AllCompleted).await;
-                let blocked = taskpool::wait(Vec::<TaskHandle<()>>::new(), ReturnWhen::AllCompleted).wait();
+                let blocked = taskpool::wait(Vec::<TaskHandle<()>>::new(), ReturnWhen::AllCompleted).block();
                 awaited.done.len() + blocked.done.len()
             })
             .unwrap();
@@ -51,7 +52,7 @@ fn tasks_already_done_count_at_once() {
         // A zero timeout only checks: the finished task satisfies it.
         let waited = taskpool::wait([&stuck, &done], ReturnWhen::FirstCompleted)
             .timeout(Duration::ZERO)
-            .wait();
+            .block();
         assert!(!waited.timed_out);
         assert_eq!(ids(&waited.done), ids(&[&done]));
         assert_eq!(ids(&waited.pending), ids(&[&stuck]));
@@ -66,7 +67,7 @@ fn first_completed_returns_the_first_to_finish_and_the_rest_stay_pending() {
         let gates = [Gate::new(), Gate::new(), Gate::new()];
         let handles: Vec<_> = (0..3).map(|i| gated(&pool, &gates[i], i)).collect();
         gates[1].open();
-        let waited = taskpool::wait(&handles, ReturnWhen::FirstCompleted).wait();
+        let waited = taskpool::wait(&handles, ReturnWhen::FirstCompleted).block();
         assert_eq!(ids(&waited.done), ids(&[&handles[1]]));
         assert_eq!(ids(&waited.pending), ids(&[&handles[0], &handles[2]]), "input order");
         assert!(!waited.timed_out);
@@ -74,7 +75,7 @@ fn first_completed_returns_the_first_to_finish_and_the_rest_stay_pending() {
         // The pending handles were not consumed: wait on them again.
         gates[0].open();
         gates[2].open();
-        let waited = taskpool::wait(waited.pending, ReturnWhen::AllCompleted).wait();
+        let waited = taskpool::wait(waited.pending, ReturnWhen::AllCompleted).block();
         assert_eq!(waited.done.len(), 2);
         let values: Vec<_> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
         assert_eq!(values, [0, 1, 2]);
@@ -82,7 +83,7 @@ fn first_completed_returns_the_first_to_finish_and_the_rest_stay_pending() {
 }
 
 #[test]
-fn first_error_counts_a_panic_a_per_task_timeout_and_a_fallible_err() {
+fn first_error_counts_a_panic_a_per_task_timeout_and_an_err_with_no_opt_in() {
     watchdog(|| {
         let pool = TaskPool::new(4).unwrap();
         let failing: Vec<TaskHandle<Result<(), String>>> = vec![
@@ -91,14 +92,11 @@ fn first_error_counts_a_panic_a_per_task_timeout_and_a_fallible_err() {
                 .timeout(Duration::from_millis(5))
                 .submit(std::future::pending())
                 .unwrap(),
-            pool.build_task()
-                .fallible()
-                .submit(async { Err("typed".to_owned()) })
-                .unwrap(),
+            pool.submit(async { Err("typed".to_owned()) }).unwrap(),
         ];
         for failure in failing {
             let stuck = pool.submit(std::future::pending::<Result<(), String>>()).unwrap();
-            let waited = taskpool::wait([&stuck, &failure], ReturnWhen::FirstError).wait();
+            let waited = taskpool::wait([&stuck, &failure], ReturnWhen::FirstError).block();
             assert!(!waited.timed_out);
             assert_eq!(ids(&waited.done), ids(&[&failure]));
             assert_eq!(ids(&waited.pending), ids(&[&stuck]));
@@ -108,17 +106,18 @@ fn first_error_counts_a_panic_a_per_task_timeout_and_a_fallible_err() {
 }
 
 #[test]
-fn first_error_does_not_count_a_cancel_a_shutdown_or_a_plain_err() {
+fn first_error_does_not_count_a_cancel_a_shutdown_or_an_opaque_err() {
     watchdog(|| {
         let pool = TaskPool::new(1).unwrap();
         let gate = Gate::new();
-        let running = gated(&pool, &gate, Ok::<(), String>(()));
+        let running = gated(&pool, &gate, Opaque(Ok::<(), String>(())));
         spin_until(|| running.is_running()); // a shutdown lets it finish
-        let queued = pool.submit(async { Ok(()) }).unwrap();
+        let queued = pool.submit(async { Opaque(Ok(())) }).unwrap();
         let cancelled = pool.submit(std::future::pending()).unwrap();
+        // `Opaque` opts a `Result` out: its `Err` is a value like any other.
         let plain_err = TaskPool::new(1)
             .unwrap()
-            .submit(async { Err::<(), _>("a value".to_owned()) })
+            .submit(async { Opaque(Err::<(), _>("a value".to_owned())) })
             .unwrap();
         assert!(cancelled.cancel());
         let shutdown = pool.shutdown(ShutdownMode::CancelPending); // `queued` never runs
@@ -128,14 +127,14 @@ fn first_error_does_not_count_a_cancel_a_shutdown_or_a_plain_err() {
         let handles = [&running, &queued, &cancelled, &plain_err];
         let waited = taskpool::wait(handles, ReturnWhen::FirstError)
             .timeout(Duration::from_millis(20))
-            .wait();
+            .block();
         assert!(waited.timed_out);
         assert_eq!(ids(&waited.done), ids(&[&queued, &cancelled, &plain_err]));
         assert_eq!(ids(&waited.pending), ids(&[&running]));
 
         // All done and still no error: first-error returns then.
         gate.open();
-        let waited = taskpool::wait(handles, ReturnWhen::FirstError).wait();
+        let waited = taskpool::wait(handles, ReturnWhen::FirstError).block();
         assert!(!waited.timed_out);
         assert_eq!(waited.done.len(), 4);
         shutdown.wait();
@@ -152,11 +151,11 @@ fn all_completed_waits_for_every_task() {
         spin_until(|| handles[0].is_finished());
         let waited = taskpool::wait(&handles, ReturnWhen::AllCompleted)
             .timeout(Duration::from_millis(10))
-            .wait();
+            .block();
         assert!(waited.timed_out);
         assert_eq!((waited.done.len(), waited.pending.len()), (1, 1));
         second.open();
-        let waited = taskpool::wait(handles, ReturnWhen::AllCompleted).wait();
+        let waited = taskpool::wait(handles, ReturnWhen::AllCompleted).block();
         assert!(!waited.timed_out);
         let values: Vec<_> = waited.done.into_iter().map(|h| h.wait().unwrap()).collect();
         assert_eq!(values, [1, 2]);
@@ -171,10 +170,10 @@ fn a_timeout_returns_the_split_as_it_stands_and_cancels_nothing() {
         for waited in [
             taskpool::wait([&stuck], ReturnWhen::FirstCompleted)
                 .timeout(Duration::from_millis(5))
-                .wait(),
+                .block(),
             taskpool::wait([&stuck], ReturnWhen::AllCompleted)
                 .deadline(Instant::now())
-                .wait(),
+                .block(),
         ] {
             assert!(waited.timed_out);
             assert!(waited.done.is_empty());
@@ -194,7 +193,7 @@ fn a_task_given_twice_counts_once_and_comes_back_once() {
         let b = gated(&pool, &gate, 'b');
 
         // Twice by reference: once in the result, at its first position.
-        let waited = taskpool::wait([&b, &a, &b, &a], ReturnWhen::FirstCompleted).wait();
+        let waited = taskpool::wait([&b, &a, &b, &a], ReturnWhen::FirstCompleted).block();
         assert_eq!(ids(&waited.done), ids(&[&a]));
         assert_eq!(ids(&waited.pending), ids(&[&b]));
         assert_eq!(waited.done.len() + waited.pending.len(), 2);
@@ -207,7 +206,7 @@ fn a_task_given_twice_counts_once_and_comes_back_once() {
             vec![Arc::clone(&a), Arc::clone(&b), Arc::clone(&a)],
             ReturnWhen::AllCompleted,
         )
-        .wait();
+        .block();
         assert_eq!(ids(&waited.done), ids(&[&*a, &*b]));
         drop(waited);
         assert_eq!(Arc::strong_count(&a), 1, "the extra copy was dropped");
@@ -219,7 +218,7 @@ fn owned_handles_come_back_and_give_their_outcomes() {
     watchdog(|| {
         let pool = TaskPool::new(2).unwrap();
         let handles = vec![pool.submit(async { 1 }).unwrap(), pool.submit(async { 2 }).unwrap()];
-        let waited = taskpool::wait(handles, ReturnWhen::AllCompleted).wait();
+        let waited = taskpool::wait(handles, ReturnWhen::AllCompleted).block();
         let values: Vec<_> = waited.done.into_iter().map(|h| h.wait().unwrap()).collect();
         assert_eq!(values, [1, 2]);
     });
@@ -233,6 +232,7 @@ fn the_async_form_waits_without_blocking_and_honours_its_timeout() {
         let executor = DaemonExecutor::new(3).unwrap();
         let pool = executor.pool().clone();
         let handle = executor
+            .pool()
             .submit(async move {
                 let gate = Gate::new();
                 let slow = gated(&pool, &gate, 1);
@@ -258,7 +258,9 @@ fn a_blocking_wait_on_the_daemon_thread_panics_instead_of_deadlocking() {
     watchdog(|| {
         assert_panics_on_the_daemon_thread(|pool, gate| {
             let unfinished = gated(&pool, &gate, ());
-            taskpool::wait([&unfinished], ReturnWhen::AllCompleted).wait().timed_out
+            taskpool::wait([&unfinished], ReturnWhen::AllCompleted)
+                .block()
+                .timed_out
         });
     });
 }
@@ -297,23 +299,21 @@ proptest! {
                 .enumerate()
                 .map(|(i, &kind)| {
                     let gate = gates[i].clone();
-                    pool.build_task()
-                        .fallible()
-                        .submit(async move {
-                            gate.wait().await;
-                            match kind {
-                                Kind::Value => Ok(i),
-                                Kind::Err => Err(i),
-                                Kind::Panic => panic!("task {i}"),
-                            }
-                        })
-                        .unwrap()
+                    pool.submit(async move {
+                        gate.wait().await;
+                        match kind {
+                            Kind::Value => Ok(i),
+                            Kind::Err => Err(i),
+                            Kind::Panic => panic!("task {i}"),
+                        }
+                    })
+                    .unwrap()
                 })
                 .collect();
             for (step, &next) in order.iter().enumerate() {
                 let waiting: Vec<&TaskHandle<_>> = order[step..].iter().map(|&i| &handles[i]).collect();
                 gates[next].open();
-                let waited = taskpool::wait(waiting, ReturnWhen::FirstCompleted).wait();
+                let waited = taskpool::wait(waiting, ReturnWhen::FirstCompleted).block();
                 assert_eq!(ids(&waited.done), ids(&[&handles[next]]));
 
                 let finished = &order[..=step];
@@ -326,7 +326,7 @@ proptest! {
                     (ReturnWhen::FirstError, any_error || all_done),
                     (ReturnWhen::AllCompleted, all_done),
                 ] {
-                    let waited = taskpool::wait(&handles, mode).timeout(Duration::ZERO).wait();
+                    let waited = taskpool::wait(&handles, mode).timeout(Duration::ZERO).block();
                     assert_eq!(ids(&waited.done), expected_done, "{mode:?}");
                     assert_eq!(waited.timed_out, !satisfied, "{mode:?} after {finished:?} of {kinds:?}");
                 }
@@ -363,7 +363,7 @@ fn dropping_a_wait_cancels_nothing_and_a_huge_timeout_means_none() {
         let finished = pool.submit(async { 1 }).unwrap();
         let waited = taskpool::wait([&finished], ReturnWhen::AllCompleted)
             .timeout(Duration::MAX)
-            .wait();
+            .block();
         assert!(!waited.timed_out && waited.done.len() == 1);
     });
 }

@@ -284,7 +284,11 @@ pub fn after<T: Send + 'static>(gate: &Gate, value: T) -> impl Future<Output = T
 }
 
 /// A task on `pool` that ends with `value` once `gate` opens.
-pub fn gated<T: Send + 'static>(pool: &taskpool::TaskPool, gate: &Gate, value: T) -> taskpool::TaskHandle<T> {
+pub fn gated<T: taskpool::Fallible + Send + 'static>(
+    pool: &taskpool::TaskPool,
+    gate: &Gate,
+    value: T,
+) -> taskpool::TaskHandle<T> {
     pool.submit(after(gate, value)).unwrap()
 }
 
@@ -308,6 +312,7 @@ pub fn assert_panics_on_the_daemon_thread<R>(block: impl FnOnce(taskpool::TaskPo
     let gate = Gate::new();
     let inner_gate = gate.clone();
     let handle = executor
+        .pool()
         .submit(async move {
             block(pool, inner_gate);
         })
@@ -322,7 +327,11 @@ pub fn assert_panics_on_the_daemon_thread<R>(block: impl FnOnce(taskpool::TaskPo
 
 /// A task on `pool` that ends with `value` once `gate` opens, returned once
 /// it is running (it has said so from inside).
-pub fn running<T: Send + 'static>(pool: &taskpool::TaskPool, gate: &Gate, value: T) -> taskpool::TaskHandle<T> {
+pub fn running<T: taskpool::Fallible + Send + 'static>(
+    pool: &taskpool::TaskPool,
+    gate: &Gate,
+    value: T,
+) -> taskpool::TaskHandle<T> {
     let (started_tx, started_rx) = signal();
     let gate = gate.clone();
     let handle = pool
@@ -402,6 +411,7 @@ impl Drop for ExitSignal {
 pub fn watch_thread_exit(executor: &taskpool::DaemonExecutor) -> std::sync::mpsc::Receiver<()> {
     let (tx, rx) = std::sync::mpsc::channel();
     executor
+        .pool()
         .submit(async move { ON_EXIT.with(|slot| *slot.borrow_mut() = Some(ExitSignal(tx))) })
         .unwrap()
         .wait()
