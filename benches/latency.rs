@@ -22,7 +22,7 @@ fn round_trip(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3));
     let executor = DaemonExecutor::new(16).unwrap();
     group.bench_function("daemon_executor", |b| {
-        b.iter(|| executor.submit(async { 7 }).unwrap().wait().unwrap())
+        b.iter(|| executor.pool().submit(async { 7 }).unwrap().wait().unwrap())
     });
     let bare = FedThread::bare();
     group.bench_function("bare_channel_thread", |b| {
@@ -43,7 +43,7 @@ fn percentiles() {
     let (mut pool, mut base) = (Vec::with_capacity(SAMPLES), Vec::with_capacity(SAMPLES));
     for i in 0..SAMPLES * 11 / 10 {
         let t = Instant::now();
-        executor.submit(async { 7 }).unwrap().wait().unwrap();
+        executor.pool().submit(async { 7 }).unwrap().wait().unwrap();
         let p = t.elapsed();
         let t = Instant::now();
         bare.submit(async { 7 }).recv_blocking().unwrap();

@@ -21,7 +21,7 @@ fn run_in_runtime(pool: &TaskPool, m: u64) {
 }
 
 fn run_from_thread(executor: &DaemonExecutor, m: u64) {
-    let handles: Vec<_> = (0..m).map(|_| executor.submit(yield_once()).unwrap()).collect();
+    let handles: Vec<_> = (0..m).map(|_| executor.pool().submit(yield_once()).unwrap()).collect();
     handles.into_iter().for_each(|h| h.wait().unwrap());
 }
 

@@ -150,7 +150,7 @@ fn from_plain_threads(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("daemon_executor", &param), &threads, |b, &t| {
             b.iter(|| {
                 from_threads(t, m, &|| {
-                    let h = executor.submit(yield_once()).unwrap();
+                    let h = executor.pool().submit(yield_once()).unwrap();
                     move || h.wait().unwrap()
                 })
             })

@@ -1,4 +1,4 @@
-//! CPU-bound work three ways: exact factorials run one after another, as async tasks on a `DaemonExecutor`'s thread, and through `submit_blocking` under the same limit, with a table of wall times.
+//! CPU-bound work three ways: exact factorials run one after another, as async tasks on a `DaemonExecutor`'s thread, and through `submit_to_thread` under the same limit, with a table of wall times.
 //!
 //! Run it with `cargo run --release --example cpu_vs_blocking` (a debug
 //! build is some ten times slower). Flags: `--sizes 10,1000,20000` (the n
@@ -10,7 +10,7 @@
 //! against a `ProcessPoolExecutor` (parallel, but paying to start processes
 //! and pickle results). Rust has no GIL: the async tasks play the part of
 //! asyncio (one thread, no parallelism, and the thread is stuck while a
-//! factorial runs), and `submit_blocking` gives the process pool's
+//! factorial runs), and `submit_to_thread` gives the process pool's
 //! parallelism with threads.
 //!
 //! A heartbeat task ticks on the daemon thread every millisecond while each
@@ -130,7 +130,7 @@ pub enum Way {
     Sequential,
     /// `submit(async move { summarize(n) })`: tasks on the daemon thread.
     AsyncOnDaemon,
-    /// `submit_blocking(move || summarize(n))`: async-std's blocking pool,
+    /// `submit_to_thread(move || summarize(n))`: async-std's blocking pool,
     /// at most `limit` at once.
     Blocking,
 }
@@ -143,7 +143,7 @@ impl Way {
         match self {
             Way::Sequential => "sequential",
             Way::AsyncOnDaemon => "async on daemon",
-            Way::Blocking => "submit_blocking",
+            Way::Blocking => "submit_to_thread",
         }
     }
 }
@@ -242,6 +242,7 @@ impl Bench {
                         // No `.await` inside: once polled, it runs to the
                         // end and holds the daemon thread meanwhile.
                         self.executor
+                            .pool()
                             .submit(async move { gauge.work(n) })
                             .expect("the executor is open")
                     })
@@ -252,7 +253,8 @@ impl Bench {
                     .map(|_| {
                         let gauge = Arc::clone(&self.gauge);
                         self.executor
-                            .submit_blocking(move || gauge.work(n))
+                            .pool()
+                            .submit_to_thread(move || gauge.work(n))
                             .expect("the executor is open")
                     })
                     .collect(),
@@ -293,6 +295,7 @@ impl Heartbeat {
         let (started_tx, started_rx) = std::sync::mpsc::channel();
         let stopped = Arc::clone(&stop);
         let handle = executor
+            .pool()
             .build_task()
             .name("heartbeat")
             .submit(async move {
@@ -423,7 +426,7 @@ pub const HELP: &str = "\
 usage: cpu_vs_blocking [--sizes N,N,...] [--batch N] [--limit N]
 
 Times exact factorials run sequentially, as async tasks on a daemon thread,
-and through submit_blocking, and prints a table (build with --release).
+and through submit_to_thread, and prints a table (build with --release).
 
   --sizes N,N,...   the n of each n! (default 1,10,100,1000,10000,20000)
   --batch N         factorials of each size per batch (default: twice the limit)

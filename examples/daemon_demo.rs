@@ -79,9 +79,9 @@ where
     let handles: Vec<_> = (0..WORK.len())
         .map(|i| {
             executor
+                .pool()
                 .build_task()
                 .name(format!("busy_task {i}"))
-                .fallible()
                 .submit(work(i))
                 .expect("the executor is open")
         })
@@ -94,10 +94,7 @@ where
         let outcome = loop {
             match handle.wait_timeout(unit) {
                 Ok(outcome) => break outcome,
-                Err(timeout) => {
-                    info!("Waiting for task {i} from {main}");
-                    handle = timeout.into_inner();
-                }
+                Err(_elapsed) => info!("Waiting for task {i} from {main}"),
             }
         };
         match &outcome {

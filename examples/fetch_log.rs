@@ -8,7 +8,7 @@
 //!
 //! Seed task 2. Python would fetch with `urllib` and then with `aiohttp`,
 //! logging to two files. Here the blocking run uses `ureq` in closures sent
-//! with `TaskPool::submit_blocking` (limit 1 by default: one request at a
+//! with `TaskPool::submit_to_thread` (limit 1 by default: one request at a
 //! time, as `urllib` called from a coroutine), and the async run uses
 //! hyper's HTTP/1 client in futures on one `DaemonExecutor` thread (limit 4
 //! by default: the event loop of `aiohttp`). Failures (refused, DNS, the
@@ -469,7 +469,7 @@ pub fn run(mode: Mode, urls: &[Target], limit: usize, timeout: Option<Duration>,
                 if let Some(timeout) = timeout {
                     task = task.timeout(timeout);
                 }
-                let handle = task.submit_blocking(move || {
+                let handle = task.submit_to_thread(move || {
                     log.record(url, Step::Started);
                     let end = fetch_blocking(&agent, &target, &log, url);
                     log.record(url, end);
@@ -487,7 +487,7 @@ pub fn run(mode: Mode, urls: &[Target], limit: usize, timeout: Option<Duration>,
             let mut handles = Vec::new();
             for (url, target) in urls.iter().enumerate() {
                 let (target, log) = (target.clone(), Arc::clone(&log));
-                let mut task = executor.build_task().name(target.url.clone());
+                let mut task = executor.pool().build_task().name(target.url.clone());
                 if let Some(timeout) = timeout {
                     task = task.timeout(timeout);
                 }
@@ -518,11 +518,11 @@ pub fn run(mode: Mode, urls: &[Target], limit: usize, timeout: Option<Duration>,
 /// by itself (timed out) gets its error line here, on this thread.
 fn collect(handles: Vec<TaskHandle<()>>, log: &Log, timeout: Option<Duration>) {
     for item in taskpool::as_completed(handles) {
-        match item {
-            Ok((_, Ok(()))) => {}
-            Ok((url, Err(e))) => log.record(url, Step::Failed(describe_task_error(&e, timeout))),
-            // Only an `as_completed` with a timeout of its own yields this.
-            Err(e) => unreachable!("as_completed without a timeout timed out: {e}"),
+        // No `as_completed` timeout here: every error is a task's.
+        if let Err(failed) = item
+            && let (Some(url), Some(e)) = (failed.index(), failed.task_error())
+        {
+            log.record(url, Step::Failed(describe_task_error(e, timeout)));
         }
     }
 }

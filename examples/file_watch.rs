@@ -307,7 +307,7 @@ pub fn run(
         .expect("limit 2 and a plain thread name are valid");
     let found = Arc::new(Event::new());
 
-    let mut watcher = executor.build_task().name("watcher");
+    let mut watcher = executor.pool().build_task().name("watcher");
     if let Some(timeout) = timeout {
         watcher = watcher.timeout(timeout);
     }
@@ -315,9 +315,9 @@ pub fn run(
         .submit(watch(path.to_owned(), interval, Arc::clone(&found), on_check))
         .expect("the executor is open");
     let deleter = executor
+        .pool()
         .build_task()
         .name("deleter")
-        .fallible()
         .submit(delete_when_set(path.to_owned(), found))
         .expect("the executor is open");
 
