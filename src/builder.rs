@@ -17,8 +17,8 @@ use crate::task::TaskOptions;
 
 /// Options for one task, then a submit.
 ///
-/// Get one from [`TaskPool::build_task`](crate::TaskPool::build_task) or
-/// [`DaemonExecutor::build_task`](crate::DaemonExecutor::build_task). It
+/// Get one from [`TaskPool::build_task`](crate::TaskPool::build_task) (a
+/// daemon's pool: `executor.pool().build_task()`). It
 /// has the same submit family as the pool, each taking the options set
 /// here: [`submit`](TaskBuilder::submit),
 /// [`try_submit`](TaskBuilder::try_submit),

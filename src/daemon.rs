@@ -151,7 +151,7 @@ impl DaemonExecutor {
 
     /// Submits a task whose future is not `Send`: `make` (which is `Send`)
     /// builds it on the daemon thread, where every task runs anyway. See
-    /// [`TaskBuilder::submit_local`]; tokio's nearest peer is
+    /// [`TaskBuilder::submit_local`](crate::TaskBuilder::submit_local); tokio's nearest peer is
     /// `LocalPoolHandle::spawn_pinned`.
     ///
     /// # Panics

@@ -488,9 +488,10 @@ impl TaskPoolBuilder {
         self
     }
 
-    /// Calls `hook` for each failure nobody observed — a panic, or a
-    /// [fallible](crate::TaskBuilder::fallible) task's `Err`, whose handle
-    /// was dropped without taking the outcome — right after the pool logs
+    /// Calls `hook` for each failure nobody observed — a panic, or an
+    /// output that [`Fallible`](crate::Fallible) calls a failure (such as
+    /// an `Err`), of a task whose handle was dropped without taking the
+    /// outcome — right after the pool logs
     /// it. A panic in the hook is caught. Python: the event loop's
     /// exception handler for "Task exception was never retrieved".
     ///

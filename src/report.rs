@@ -75,8 +75,9 @@ pub(crate) fn log_panic(task: TaskLabel<'_>, payload: &(dyn std::any::Any + Send
 /// [`on_unobserved_failure`](crate::TaskPoolBuilder::on_unobserved_failure)
 /// hook.
 ///
-/// "Failure" means a panic, or an `Err` from a
-/// [fallible](crate::TaskBuilder::fallible) submission; "nobody observed"
+/// "Failure" means a panic, or an output that [`Fallible`](crate::Fallible)
+/// calls a failure (a `Result`'s `Err`, unless wrapped in
+/// [`Opaque`](crate::Opaque)); "nobody observed"
 /// means its handle was dropped (or detached) without taking the outcome.
 ///
 /// # Examples
