@@ -6,14 +6,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::engine::run::{BlockingFn, LocalFn, Spawned};
+use crate::engine::shared::Runtime;
+use crate::engine::shared::{Admit, PoolShared};
+use crate::engine::task::TaskOptions;
 use crate::error::Refusal;
 use crate::error::{SubmitError, TrySubmitError};
 use crate::fallible::Fallible;
 use crate::handle::TaskHandle;
-use crate::run::{BlockingFn, LocalFn, Spawned};
-use crate::shared::Runtime;
-use crate::shared::{Admit, PoolShared};
-use crate::task::TaskOptions;
 
 /// Options for one task, then a submit.
 ///
@@ -100,7 +100,7 @@ impl<'a> TaskBuilder<'a> {
     }
 
     fn options<T: Fallible>(&self) -> TaskOptions<T> {
-        TaskOptions::new(self.name.clone(), self.timeout)
+        TaskOptions::new(self.name.clone(), self.timeout, <T as Fallible>::failure)
     }
 
     /// Submits a future; see [`TaskPool::submit`](crate::TaskPool::submit).
@@ -136,6 +136,7 @@ impl<'a> TaskBuilder<'a> {
         let options = self.options();
         self.shared
             .submit(Spawned(future), options, Admit::Block)
+            .map(TaskHandle::new)
             .map_err(|(refusal, payload)| SubmitError::new(refusal, payload.0))
     }
 
@@ -163,6 +164,7 @@ impl<'a> TaskBuilder<'a> {
         let options = self.options();
         self.shared
             .submit(Spawned(future), options, Admit::Try)
+            .map(TaskHandle::new)
             .map_err(|(refusal, payload)| TrySubmitError::new(refusal, payload.0))
     }
 
@@ -202,6 +204,7 @@ impl<'a> TaskBuilder<'a> {
         self.shared
             .submit_async(Spawned(future), options)
             .await
+            .map(TaskHandle::new)
             .map_err(|(refusal, payload)| SubmitError::new(refusal, payload.0))
     }
 
@@ -239,6 +242,7 @@ impl<'a> TaskBuilder<'a> {
         let options = self.options();
         self.shared
             .submit(BlockingFn(closure), options, Admit::Block)
+            .map(TaskHandle::new)
             .map_err(|(refusal, payload)| SubmitError::new(refusal, payload.0))
     }
 
@@ -297,6 +301,7 @@ impl<'a> TaskBuilder<'a> {
         let options = self.options();
         self.shared
             .submit(LocalFn(make), options, Admit::Block)
+            .map(TaskHandle::new)
             .map_err(|(refusal, payload)| SubmitError::new(refusal, payload.0))
     }
 }

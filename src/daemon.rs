@@ -1,20 +1,20 @@
 //! [`DaemonExecutor`]: a pool whose tasks all run on one dedicated thread.
 
-use std::cell::Cell as StdCell;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread::{self, ThreadId};
 
+use crate::engine::local::RunQueue;
+use crate::engine::local::{self, is_daemon_thread_of};
+use crate::engine::report::{self, UnobservedFailure};
+use crate::engine::rt;
+use crate::engine::shared::{PoolShared, Runtime};
 use crate::error::{ConfigError, SubmitError};
 use crate::fallible::Fallible;
 use crate::handle::TaskHandle;
-use crate::local::RunQueue;
 use crate::pool::{TaskPool, TaskPoolBuilder};
-use crate::report::{self, UnobservedFailure};
-use crate::rt;
-use crate::shared::{PoolId, PoolShared, Runtime};
 use crate::shutdown::{Shutdown, ShutdownMode, Thread};
 
 /// The default name of the daemon thread.
@@ -27,16 +27,6 @@ use crate::shutdown::{Shutdown, ShutdownMode, Thread};
 /// assert_eq!(name.wait().unwrap().as_deref(), Some(taskpool::DEFAULT_THREAD_NAME));
 /// ```
 pub const DEFAULT_THREAD_NAME: &str = "taskpool-daemon";
-
-thread_local! {
-    /// The pool whose daemon thread this is, if it is one.
-    static DAEMON_OF: StdCell<Option<PoolId>> = const { StdCell::new(None) };
-}
-
-/// Whether the calling thread is the daemon thread that runs `pool`'s tasks.
-pub(crate) fn is_daemon_thread_of(pool: PoolId) -> bool {
-    DAEMON_OF.with(|d| d.get()) == Some(pool)
-}
 
 /// Runs async tasks on one dedicated, named OS thread, at most `limit` at
 /// once, for programs whose own code is synchronous.
@@ -432,7 +422,7 @@ impl DaemonExecutorBuilder {
 
 /// The daemon thread: mark it, run the pool's driver, say goodbye.
 fn daemon_main(shared: Arc<PoolShared>, ready: mpsc::SyncSender<()>) {
-    DAEMON_OF.with(|d| d.set(Some(shared.id())));
+    local::mark_daemon_thread_of(shared.id());
     let queue = RunQueue::new();
     shared.set_run_queue(Arc::clone(&queue));
     rt::run_local(queue, || {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::engine::task::{Job, TAKEN_TWICE, TaskCore, TaskId, TaskRef};
+use crate::engine::util::deadline_after;
 use crate::error::{TaskError, WaitTimeoutError};
-use crate::task::{Job, TaskCore, TaskId, TaskRef};
-use crate::util::deadline_after;
 
 /// An owned permission to wait for a task's outcome, and to cancel it.
 ///
@@ -341,14 +341,14 @@ impl<T> TaskHandle<T> {
         if deadline.is_some_and(|d| d <= Instant::now()) {
             return Err(self.elapsed());
         }
-        if crate::daemon::is_daemon_thread_of(core.pool().id()) {
+        if crate::engine::local::is_daemon_thread_of(core.pool().id()) {
             panic!(
                 "a blocking wait on {} was called on the daemon thread that runs it, which would deadlock; \
                  use `.await` inside tasks",
                 core.label()
             );
         }
-        crate::run::forbid_blocking_in_task(
+        crate::engine::run::forbid_blocking_in_task(
             format_args!("a blocking wait on {}", core.label()),
             "`.await` the handle instead",
         );
@@ -358,7 +358,7 @@ impl<T> TaskHandle<T> {
                 return Ok(outcome);
             }
         }
-        let waker = crate::util::thread_waker();
+        let waker = crate::engine::util::thread_waker();
         loop {
             // Register, then check: an outcome published in between wakes
             // the waker just registered.
@@ -405,7 +405,7 @@ impl<T> TaskHandle<T> {
         Arc::clone(&self.task)
     }
 
-    /// The task, borrowed (for [`cancel_batch`](crate::task::cancel_batch)).
+    /// The task, borrowed (for [`cancel_batch`](crate::engine::task::cancel_batch)).
     pub(crate) fn task(&self) -> &dyn TaskRef<T> {
         &*self.task
     }
@@ -416,11 +416,6 @@ impl<T> TaskHandle<T> {
         self.take_if_finished()
     }
 }
-
-/// The panic message for a handle whose outcome was already taken: it was
-/// awaited (through `&mut handle`) to completion, then waited or polled
-/// again, directly or through a combinator.
-pub(crate) const TAKEN_TWICE: &str = "`TaskHandle` polled after its outcome was taken";
 
 /// How many times a blocking wait yields the thread, re-checking, before
 /// it parks: about the time a short task takes to end.

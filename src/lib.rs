@@ -161,24 +161,19 @@
 
 mod builder;
 mod daemon;
+mod engine;
 mod error;
 mod fallible;
 mod handle;
-mod limiter;
-mod local;
 mod many;
 mod pool;
-mod report;
-mod rt;
-mod run;
-mod shared;
 mod shutdown;
-mod stats;
-mod task;
-mod util;
 
 pub use builder::TaskBuilder;
 pub use daemon::{DEFAULT_THREAD_NAME, DaemonExecutor, DaemonExecutorBuilder};
+pub use engine::report::UnobservedFailure;
+pub use engine::stats::Stats;
+pub use engine::task::TaskId;
 pub use error::{AsCompletedError, GroupError, MapError, TaskFailure};
 pub use error::{ConfigError, SubmitError, TaskError, TaskErrorKind, TrySubmitError, WaitTimeoutError};
 pub use fallible::{Fallible, Opaque};
@@ -188,10 +183,7 @@ pub use many::{GroupTaskBuilder, MapIter, MapStream, TaskGroup};
 pub use many::{JoinAll, TryJoinAll, join_all, try_join_all};
 pub use many::{ReturnWhen, Wait, Waited, wait};
 pub use pool::{TaskPool, TaskPoolBuilder};
-pub use report::UnobservedFailure;
 pub use shutdown::{Shutdown, ShutdownMode};
-pub use stats::Stats;
-pub use task::TaskId;
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::builder::TaskBuilder;
+use crate::engine::report::{self, UnobservedFailure};
+use crate::engine::rt;
+use crate::engine::shared::{PoolConfig, PoolShared, Runtime, UnobservedHook};
+use crate::engine::stats::Stats;
 use crate::error::{ConfigError, SubmitError, TrySubmitError};
 use crate::fallible::Fallible;
 use crate::handle::TaskHandle;
-use crate::report::{self, UnobservedFailure};
-use crate::rt;
-use crate::shared::{PoolConfig, PoolShared, Runtime, UnobservedHook};
 use crate::shutdown::{Shutdown, ShutdownMode};
-use crate::stats::Stats;
 
 /// Runs async tasks with at most `limit` of them running at once; the rest
 /// wait in a FIFO queue.
@@ -67,7 +67,7 @@ impl TaskPool {
     /// assert_eq!(pool.limit(), TaskPool::MAX_LIMIT);
     /// assert!(TaskPool::new(TaskPool::MAX_LIMIT + 1).is_err());
     /// ```
-    pub const MAX_LIMIT: usize = crate::limiter::MAX_LIMIT;
+    pub const MAX_LIMIT: usize = crate::engine::limiter::MAX_LIMIT;
 
     /// A pool running at most `limit` tasks at once on async-std's global
     /// executor, with an unbounded queue.

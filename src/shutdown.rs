@@ -9,50 +9,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use event_listener::{Event, Listener};
 
-use crate::report;
-use crate::shared::PoolShared;
-use crate::util::lock;
+use crate::engine::report;
+use crate::engine::shared::PoolShared;
+use crate::engine::util::lock;
 
-/// What a shutdown does with tasks that are queued or running.
-///
-/// Every mode first closes the pool: new submissions are refused and
-/// handed back. A shutdown can be requested again with a stricter mode
-/// (drain, then cancel-pending, then an earlier deadline); it never
-/// becomes laxer.
-///
-/// | mode | queued tasks | running tasks | Python |
-/// |---|---|---|---|
-/// | `Drain` | run | finish | `shutdown(wait=True)` |
-/// | `CancelPending` | end as [`Shutdown`](crate::TaskErrorKind::Shutdown) | finish | `shutdown(cancel_futures=True)` |
-/// | `Deadline(d)` | run until `d`, then end as `Shutdown` | finish until `d`, then are cancelled | — |
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use taskpool::{DaemonExecutor, ShutdownMode};
-///
-/// let executor = DaemonExecutor::new(2).unwrap();
-/// let handle = executor.pool().submit(async { 1 }).unwrap();
-/// executor.shutdown(ShutdownMode::Deadline(Duration::from_secs(5))).wait();
-/// assert_eq!(handle.wait().unwrap(), 1);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ShutdownMode {
-    /// Run everything already queued, and let running tasks finish.
-    Drain,
-    /// End queued tasks without running them; let running tasks finish.
-    CancelPending,
-    /// Drain for at most this long; then end what is queued and cancel
-    /// what is running. A duration too large to represent means no
-    /// deadline (plain drain).
-    Deadline(Duration),
-}
+pub use crate::engine::mode::ShutdownMode;
 
 /// Waits for a pool's shutdown to finish: closed, drained, nothing running,
 /// and for a [`DaemonExecutor`](crate::DaemonExecutor), its thread joined.
@@ -106,7 +70,7 @@ impl Shutdown {
     }
 
     fn called_from_own_task(&self) -> bool {
-        crate::run::current_pool() == Some(self.shared.id())
+        crate::engine::run::current_pool() == Some(self.shared.id())
     }
 
     /// Whether the shutdown is over.
@@ -150,11 +114,11 @@ impl Shutdown {
         if self.called_from_own_task() {
             return;
         }
-        if crate::daemon::is_daemon_thread_of(self.shared.id()) {
+        if crate::engine::local::is_daemon_thread_of(self.shared.id()) {
             panic!("`Shutdown::wait` was called on the daemon thread being shut down, which would deadlock");
         }
         if !self.shared.is_stopped() {
-            crate::run::forbid_blocking_in_task("`Shutdown::wait`", "`.await` the `Shutdown` instead");
+            crate::engine::run::forbid_blocking_in_task("`Shutdown::wait`", "`.await` the `Shutdown` instead");
         }
         self.shared.wait_stopped_blocking();
         if let Some(thread) = &self.thread {

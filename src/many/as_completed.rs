@@ -10,9 +10,9 @@ use futures_core::Stream;
 
 use super::watch::Watch;
 use super::{Deadline, block_on, pools_of};
+use crate::engine::shared::PoolId;
 use crate::error::{AsCompletedError, TaskError};
 use crate::handle::TaskHandle;
-use crate::shared::PoolId;
 
 /// What [`AsCompletedIter`] and [`AsCompletedStream`] yield: a finished
 /// task's input position and value, a task that ended without a value, or,

@@ -38,13 +38,13 @@ use pin_project_lite::pin_project;
 use super::block_or_time_out;
 use super::watch::Watch;
 use crate::builder::TaskBuilder;
+use crate::engine::stats::Ended;
+use crate::engine::task::{TaskId, TaskRef, cancel_batch};
+use crate::engine::util::{deadline_after, lock};
 use crate::error::{GroupError, Refusal, SubmitError, TaskFailure, TrySubmitError, WaitTimeoutError};
 use crate::fallible::Fallible;
 use crate::handle::TaskHandle;
 use crate::pool::TaskPool;
-use crate::stats::Ended;
-use crate::task::{TaskId, TaskRef, cancel_batch};
-use crate::util::{deadline_after, lock};
 
 /// Tasks that succeed together or fail together, on a pool's limit.
 /// Python: `asyncio.TaskGroup`; Go: `errgroup.Group` with `SetLimit`.

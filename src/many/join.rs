@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use super::watch::Watch;
 use super::{block_or_time_out, pools_of};
+use crate::engine::shared::PoolId;
+use crate::engine::stats::Ended;
+use crate::engine::util::deadline_after;
 use crate::error::{TaskError, TaskFailure, WaitTimeoutError};
 use crate::fallible::Fallible;
 use crate::handle::TaskHandle;
-use crate::shared::PoolId;
-use crate::stats::Ended;
-use crate::util::deadline_after;
 
 /// What both joins share: the handles, in input order, and a watch on them.
 struct Joiner<T> {
@@ -86,7 +86,7 @@ impl<T> Joiner<T> {
                         continue;
                     }
                     let failed = slot.take().expect("each task is reported once");
-                    crate::task::cancel_batch(self.handles.iter().flatten().map(TaskHandle::task));
+                    crate::engine::task::cancel_batch(self.handles.iter().flatten().map(TaskHandle::task));
                     self.finished = true;
                     return Poll::Ready(Err(TaskFailure::from_finished(index, failed)));
                 }

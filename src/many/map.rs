@@ -201,7 +201,7 @@ impl<I, F, Fut: Future> State<I, F, Fut> {
     /// Cancels the tasks submitted and not delivered: nobody else can see
     /// them.
     fn cancel_in_flight(&mut self) {
-        crate::task::cancel_batch(self.in_flight.iter().map(TaskHandle::task));
+        crate::engine::task::cancel_batch(self.in_flight.iter().map(TaskHandle::task));
         self.in_flight.clear();
     }
 
@@ -428,7 +428,7 @@ where
             return state.finish();
         };
         if !front.is_finished() {
-            crate::run::forbid_blocking_in_task("a blocking `MapIter::next`", "use `into_stream()` instead");
+            crate::engine::run::forbid_blocking_in_task("a blocking `MapIter::next`", "use `into_stream()` instead");
         }
         let waited = match state.deadline.instant() {
             Some(deadline) => front.wait_deadline(deadline),

@@ -30,11 +30,11 @@ use std::time::{Duration, Instant};
 
 use futures_timer::Delay;
 
+use crate::engine::shared::PoolId;
+use crate::engine::stats::Ended;
+use crate::engine::task::TaskCore;
+use crate::engine::util::{block_on_deadline, deadline_after};
 use crate::error::WaitTimeoutError;
-use crate::shared::PoolId;
-use crate::stats::Ended;
-use crate::task::TaskCore;
-use crate::util::{block_on_deadline, deadline_after};
 
 pub use as_completed::{AsCompletedIter, AsCompletedStream, as_completed};
 pub use group::{GroupTaskBuilder, TaskGroup};
@@ -147,13 +147,13 @@ where
     if deadline.is_some_and(|d| d <= Instant::now()) {
         return None;
     }
-    if pools.into_iter().any(crate::daemon::is_daemon_thread_of) {
+    if pools.into_iter().any(crate::engine::local::is_daemon_thread_of) {
         panic!(
             "a blocking wait on {what} was called on the daemon thread that runs them, which would deadlock; \
              use `.await` inside tasks"
         );
     }
-    crate::run::forbid_blocking_in_task(
+    crate::engine::run::forbid_blocking_in_task(
         format_args!("a blocking wait on {what}"),
         "`.await` it instead (an iterator: its `into_stream()`)",
     );

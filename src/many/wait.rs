@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::watch::Watch;
 use super::{Deadline, block_on, is_error, pools_of};
+use crate::engine::shared::PoolId;
 use crate::handle::TaskHandle;
-use crate::shared::PoolId;
 
 /// When [`wait`] returns. Python: the `return_when` constants of
 /// `concurrent.futures.wait` and `asyncio.wait`.

@@ -26,8 +26,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use atomic_waker::AtomicWaker;
 use event_listener::EventListener;
 
-use crate::task::TaskCore;
-use crate::util::lock;
+use crate::engine::task::TaskCore;
+use crate::engine::util::lock;
 
 /// The indices of finished tasks, in the order they finished.
 struct Ready {
@@ -99,7 +99,7 @@ impl Watch {
         assert!(
             !core.is_taken(),
             "{}: the handle of {} was already awaited to completion",
-            crate::handle::TAKEN_TWICE,
+            crate::engine::task::TAKEN_TWICE,
             core.label()
         );
         let index = self.listeners.len();

@@ -42,7 +42,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use event_listener::{Event, IntoNotification};
 
-use crate::util::lock;
+use crate::engine::util::lock;
 
 /// The largest limit a limiter accepts: room for a shrink's debt on top of
 /// the tokens without overflowing a `usize` (as tokio's semaphore keeps
@@ -217,7 +217,7 @@ impl Limiter {
     /// Waits for a permit, blocking the thread. Returns `None` once the
     /// limiter is closed.
     pub(crate) fn acquire_blocking(&self) -> Option<Permit<'_>> {
-        crate::util::block_on_here(self.acquire())
+        crate::engine::util::block_on_here(self.acquire())
     }
 
     /// Makes every waiting and future acquire return `None`. Returns whether

@@ -27,12 +27,12 @@ use std::time::Duration;
 use atomic_waker::AtomicWaker;
 use event_listener::Event;
 
-use crate::error::{TaskError, TaskLabel};
-use crate::limiter::Token;
-use crate::report;
-use crate::shared::PoolShared;
-use crate::stats::Ended;
-use crate::util::lock;
+use crate::engine::limiter::Token;
+use crate::engine::outcome::{TaskError, TaskLabel};
+use crate::engine::report;
+use crate::engine::shared::PoolShared;
+use crate::engine::stats::Ended;
+use crate::engine::util::lock;
 
 /// A task's id, unique within the process. Shown in log lines and errors.
 ///
@@ -85,16 +85,22 @@ pub(crate) struct TaskOptions<T> {
     pub(crate) classify: Option<Classifier<T>>,
 }
 
-impl<T: crate::Fallible> TaskOptions<T> {
-    /// Options with the output's [`Fallible`](crate::Fallible) classifier.
-    pub(crate) fn new(name: Option<Arc<str>>, timeout: Option<Duration>) -> TaskOptions<T> {
+impl<T> TaskOptions<T> {
+    /// Options whose failures `classify` tells apart (the face passes the
+    /// output's [`Fallible`](crate::Fallible) classifier).
+    pub(crate) fn new(name: Option<Arc<str>>, timeout: Option<Duration>, classify: Classifier<T>) -> TaskOptions<T> {
         TaskOptions {
             name,
             timeout,
-            classify: Some(<T as crate::Fallible>::failure),
+            classify: Some(classify),
         }
     }
 }
+
+/// The panic message for a handle whose outcome was already taken: it was
+/// awaited (through `&mut handle`) to completion, then waited or polled
+/// again, directly or through a combinator.
+pub(crate) const TAKEN_TWICE: &str = "`TaskHandle` polled after its outcome was taken";
 
 /// How a runner ended a task.
 pub(crate) enum Exit<T> {

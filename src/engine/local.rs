@@ -16,6 +16,8 @@ use async_task::Runnable;
 use atomic_waker::AtomicWaker;
 use concurrent_queue::ConcurrentQueue;
 
+use crate::engine::shared::PoolId;
+
 /// How many tasks the loop runs before it lets `block_on` (and so the
 /// async-std runtime on this thread) have a turn.
 const BUDGET: usize = 128;
@@ -51,6 +53,21 @@ impl RunQueue {
         task.detach();
         runnable.schedule();
     }
+}
+
+thread_local! {
+    /// The pool whose daemon thread this is, if it is one.
+    static DAEMON_OF: std::cell::Cell<Option<PoolId>> = const { std::cell::Cell::new(None) };
+}
+
+/// Marks the calling thread as the daemon thread that runs `pool`'s tasks.
+pub(crate) fn mark_daemon_thread_of(pool: PoolId) {
+    DAEMON_OF.with(|d| d.set(Some(pool)));
+}
+
+/// Whether the calling thread is the daemon thread that runs `pool`'s tasks.
+pub(crate) fn is_daemon_thread_of(pool: PoolId) -> bool {
+    DAEMON_OF.with(|d| d.get()) == Some(pool)
 }
 
 thread_local! {
@@ -225,7 +242,7 @@ mod tests {
             inner: Box::pin(main),
             polls: Rc::clone(&polls),
         };
-        crate::util::block_on_here(run(RunQueue::new(), counted));
+        crate::engine::util::block_on_here(run(RunQueue::new(), counted));
         // The tasks woke the loop about TASKS * YIELDS times; the main
         // future was polled at its start and once per wake of its own (the
         // event, and at most a spurious one), never once per wake-up.

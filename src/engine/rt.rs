@@ -16,6 +16,23 @@
 //! - Blocking closures run on the `blocking` thread pool, which is the pool
 //!   behind async-std's own `spawn_blocking` ([`spawn_blocking`]).
 //!
+//! The rest of the crate names no runtime. It does use these
+//! runtime-independent crates, each of which works under any executor
+//! (none of them needs a reactor or a runtime context):
+//!
+//! | crate | used for | where |
+//! |---|---|---|
+//! | `async-task` | the daemon thread's runnables | `engine/local.rs` |
+//! | `concurrent-queue` | the daemon thread's run queue | `engine/local.rs` |
+//! | `event-listener` | waits on the limiter, a pool's idle and shutdown events, a task's outcome for combinators | `engine/limiter.rs`, `engine/shared.rs`, `engine/task.rs`, `many/watch.rs`, `shutdown.rs` |
+//! | `atomic-waker` | a task's and a loop's waker slot | `engine/task.rs`, `engine/local.rs`, `many/watch.rs` |
+//! | `futures-timer` | task timeouts and timed waits (its own timer thread) | `engine/run.rs`, `many/mod.rs` |
+//! | `slab` | the registry of running tasks | `engine/shared.rs` |
+//! | `pin-project-lite`, `futures-core` | pinning projections; the `Stream` trait | `engine/run.rs`, `many/` |
+//!
+//! The channel behind the task queue is re-exported from here
+//! ([`unbounded`]); it is `async-channel`, runtime-independent as well.
+//!
 //! async-std logs a trace line on every spawn and `block_on`. A logger that
 //! panics there must not take a pool down, so those calls are contained.
 
@@ -23,7 +40,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use crate::local::RunQueue;
+use crate::engine::local::RunQueue;
 
 /// The channel type behind the task queue.
 ///
@@ -50,7 +67,7 @@ pub(crate) fn spawn_local<F>(future: F)
 where
     F: Future<Output = ()> + 'static,
 {
-    crate::local::spawn(future);
+    crate::engine::local::spawn(future);
 }
 
 /// Runs the future `main()` makes on this thread inside async-std's
@@ -66,12 +83,12 @@ where
     F: Future<Output = ()>,
 {
     for _ in 0..3 {
-        let future = crate::local::run(Arc::clone(&queue), main());
+        let future = crate::engine::local::run(Arc::clone(&queue), main());
         if catch_unwind(AssertUnwindSafe(|| async_std::task::block_on(future))).is_ok() {
             return;
         }
     }
-    crate::util::block_on_here(crate::local::run(queue, main()));
+    crate::engine::util::block_on_here(crate::engine::local::run(queue, main()));
 }
 
 /// Runs a blocking closure on the blocking thread pool and returns a future

@@ -20,11 +20,11 @@ use std::time::Duration;
 use futures_timer::Delay;
 use pin_project_lite::pin_project;
 
-use crate::limiter::Token;
-use crate::report;
-use crate::rt;
-use crate::shared::{PoolId, PoolShared, Runtime};
-use crate::task::{Exit, Payload, Start, TaskId, TaskRef};
+use crate::engine::limiter::Token;
+use crate::engine::report;
+use crate::engine::rt;
+use crate::engine::shared::{PoolId, PoolShared, Runtime};
+use crate::engine::task::{Exit, Payload, Start, TaskId, TaskRef};
 
 /// A per-task timeout this long or longer means "no timeout": it cannot
 /// expire in practice, and the timer could not represent its deadline.
@@ -233,7 +233,7 @@ where
 {
     match pool.runtime() {
         Runtime::Global => rt::spawn(run),
-        Runtime::Daemon if crate::daemon::is_daemon_thread_of(pool.id()) => rt::spawn_local(run),
+        Runtime::Daemon if crate::engine::local::is_daemon_thread_of(pool.id()) => rt::spawn_local(run),
         // Started by a submitter on another thread (see `PoolShared::submit`).
         Runtime::Daemon => pool.run_queue().spawn(run),
     }

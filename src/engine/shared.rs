@@ -23,16 +23,16 @@ use std::time::{Duration, Instant};
 use event_listener::{Event, Listener};
 use slab::Slab;
 
-use crate::error::{Refusal, TaskLabel};
-use crate::handle::TaskHandle;
-use crate::limiter::{Limiter, Token};
-use crate::local::RunQueue;
-use crate::report;
-use crate::rt::{Receiver, Sender, unbounded};
-use crate::shutdown::ShutdownMode;
-use crate::stats::{Counts, Ended, Stats};
-use crate::task::{Cell, Job, Payload, TaskId, TaskOptions};
-use crate::util::{Either, deadline_after, lock, race, yield_now};
+use crate::engine::limiter::{Limiter, Token};
+use crate::engine::local::RunQueue;
+use crate::engine::mode::ShutdownMode;
+use crate::engine::outcome::{Refusal, TaskLabel};
+use crate::engine::report;
+use crate::engine::report::UnobservedFailure;
+use crate::engine::rt::{Receiver, Sender, unbounded};
+use crate::engine::stats::{Counts, Ended, Stats};
+use crate::engine::task::{Cell, Job, Payload, TaskId, TaskOptions, TaskRef};
+use crate::engine::util::{Either, deadline_after, lock, race, yield_now};
 
 /// Identifies a pool within the process (for "am I on my own thread/task").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,7 +71,7 @@ type NotFast<P> = (P, TaskOptions<<P as Payload>::Output>);
 const DISPATCH_BUDGET: u32 = 64;
 
 /// A user hook called with each failure nobody observed.
-pub(crate) type UnobservedHook = Arc<dyn Fn(&crate::UnobservedFailure<'_>) + Send + Sync>;
+pub(crate) type UnobservedHook = Arc<dyn Fn(&UnobservedFailure<'_>) + Send + Sync>;
 
 /// Settings shared by the pool and executor builders, already validated.
 #[derive(Clone)]
@@ -241,13 +241,13 @@ impl PoolShared {
             Err(Refusal::Full) => {}
             ready => return ready,
         }
-        if crate::daemon::is_daemon_thread_of(self.id) {
+        if crate::engine::local::is_daemon_thread_of(self.id) {
             panic!(
                 "`submit` would block the daemon thread on a full queue, which only that thread can drain; \
                  use `submit_async` or `try_submit` inside tasks"
             );
         }
-        crate::run::forbid_blocking_in_task(
+        crate::engine::run::forbid_blocking_in_task(
             "`submit` on a full queue",
             "use `submit_async` or `try_submit` inside tasks",
         );
@@ -265,7 +265,7 @@ impl PoolShared {
         payload: P,
         options: TaskOptions<P::Output>,
         admit: Admit,
-    ) -> Result<TaskHandle<P::Output>, (Refusal, P)> {
+    ) -> Result<Arc<dyn TaskRef<P::Output>>, (Refusal, P)> {
         if let Err(refusal) = self.precheck(&options) {
             return Err((refusal, payload));
         }
@@ -288,7 +288,7 @@ impl PoolShared {
         self: &Arc<Self>,
         payload: P,
         options: TaskOptions<P::Output>,
-    ) -> Result<TaskHandle<P::Output>, (Refusal, P)> {
+    ) -> Result<Arc<dyn TaskRef<P::Output>>, (Refusal, P)> {
         if let Err(refusal) = self.precheck(&options) {
             return Err((refusal, payload));
         }
@@ -318,8 +318,8 @@ impl PoolShared {
         self: &Arc<Self>,
         payload: P,
         options: TaskOptions<P::Output>,
-    ) -> Result<TaskHandle<P::Output>, NotFast<P>> {
-        let here = P::STARTS_ANYWHERE || crate::daemon::is_daemon_thread_of(self.id);
+    ) -> Result<Arc<dyn TaskRef<P::Output>>, NotFast<P>> {
+        let here = P::STARTS_ANYWHERE || crate::engine::local::is_daemon_thread_of(self.id);
         // Acquire: pairs with the dispatcher's decrement after a start.
         if !here || self.waiting.load(Ordering::Acquire) != 0 {
             return Err((payload, options));
@@ -337,7 +337,7 @@ impl PoolShared {
         let cell = Arc::new(Cell::new(payload, None, options, Arc::clone(self)));
         let started = Arc::clone(&cell).start(permit.into_token());
         debug_assert!(started, "nobody else holds a task being submitted");
-        Ok(TaskHandle::new(cell))
+        Ok(cell)
     }
 
     /// Queues an admitted task. Fails (handing the payload back) only if
@@ -347,7 +347,7 @@ impl PoolShared {
         payload: P,
         slot: Option<Token>,
         options: TaskOptions<P::Output>,
-    ) -> Result<TaskHandle<P::Output>, P> {
+    ) -> Result<Arc<dyn TaskRef<P::Output>>, P> {
         let cell = Arc::new(Cell::new(payload, slot, options, Arc::clone(self)));
         // Counted before it is queued: the dispatcher may start it at once.
         // Release: a snapshot that counts the task as started sees this.
@@ -356,7 +356,7 @@ impl PoolShared {
         self.waiting.fetch_add(1, Ordering::Release);
         let job: Arc<dyn Job> = cell.clone();
         match self.queue_tx.try_send(job) {
-            Ok(()) => Ok(TaskHandle::new(cell)),
+            Ok(()) => Ok(cell),
             Err(_) => {
                 let payload = cell.take_back().expect("an unqueued task still holds its payload");
                 self.waiting.fetch_sub(1, Ordering::Release);
@@ -426,7 +426,7 @@ impl PoolShared {
             TaskLabel(id, name)
         );
         if let Some(hook) = &self.on_unobserved {
-            let failure = crate::UnobservedFailure::new(id, name, &message);
+            let failure = UnobservedFailure::new(id, name, &message);
             report::contained(|| hook(&failure));
         }
     }

@@ -9,7 +9,8 @@
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::error::{TaskLabel, panic_message};
+use crate::engine::outcome::{TaskLabel, panic_message};
+use crate::engine::task::TaskId;
 
 /// Runs `f`, swallowing a panic. For calls into the logger: a logger that
 /// panics cannot be asked to log its own panic.
@@ -20,21 +21,21 @@ pub(crate) fn contained(f: impl FnOnce()) {
 /// Logs at error level through a logger that may panic.
 macro_rules! error {
     ($($arg:tt)*) => {
-        $crate::report::contained(|| ::log::error!($($arg)*))
+        $crate::engine::report::contained(|| ::log::error!($($arg)*))
     };
 }
 
 /// Logs at info level through a logger that may panic.
 macro_rules! info {
     ($($arg:tt)*) => {
-        $crate::report::contained(|| ::log::info!($($arg)*))
+        $crate::engine::report::contained(|| ::log::info!($($arg)*))
     };
 }
 
 /// Logs at debug level through a logger that may panic.
 macro_rules! debug {
     ($($arg:tt)*) => {
-        $crate::report::contained(|| ::log::debug!($($arg)*))
+        $crate::engine::report::contained(|| ::log::debug!($($arg)*))
     };
 }
 
@@ -99,13 +100,13 @@ pub(crate) fn log_panic(task: TaskLabel<'_>, payload: &(dyn std::any::Any + Send
 /// ```
 #[derive(Debug)]
 pub struct UnobservedFailure<'a> {
-    id: crate::TaskId,
+    id: TaskId,
     name: Option<&'a str>,
     message: &'a str,
 }
 
 impl<'a> UnobservedFailure<'a> {
-    pub(crate) fn new(id: crate::TaskId, name: Option<&'a str>, message: &'a str) -> UnobservedFailure<'a> {
+    pub(crate) fn new(id: TaskId, name: Option<&'a str>, message: &'a str) -> UnobservedFailure<'a> {
         UnobservedFailure { id, name, message }
     }
 
@@ -118,7 +119,7 @@ impl<'a> UnobservedFailure<'a> {
     /// ```
     /// # let _ = taskpool::UnobservedFailure::task_id;
     /// ```
-    pub fn task_id(&self) -> crate::TaskId {
+    pub fn task_id(&self) -> TaskId {
         self.id
     }
 

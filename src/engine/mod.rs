@@ -1,0 +1,34 @@
+//! The engine: the task core, the runner, the channel-permit limiter, the
+//! daemon's run queue, and the runtime seam. The public face (`TaskPool`,
+//! `DaemonExecutor`, the handles, errors and combinators) is built on it.
+//!
+//! Layering runs one way: nothing in here imports from the face. The few
+//! public types the engine itself produces ([`TaskError`](outcome::TaskError),
+//! [`TaskId`](task::TaskId), [`Stats`](stats::Stats),
+//! [`ShutdownMode`](mode::ShutdownMode),
+//! [`UnobservedFailure`](report::UnobservedFailure)) are defined here and
+//! re-exported by the face, as tokio's `JoinError` is defined in its
+//! runtime.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`shared`] | one pool's state: admission, the FIFO queue, the dispatcher, shutdown |
+//! | [`task`] | a task's cell: state, payload, outcome slot, waker |
+//! | [`run`] | the future that runs one task under its permit, with its timeout |
+//! | [`limiter`] | the channel-permit limiter |
+//! | [`local`] | the daemon thread's run queue and loop |
+//! | [`rt`] | the runtime seam: the only module that calls a runtime |
+//! | [`outcome`], [`mode`], [`stats`], [`report`] | outcomes, shutdown modes, counts, contained logging |
+//! | [`util`] | locks, deadlines, blocking on a future from a plain thread |
+
+pub(crate) mod limiter;
+pub(crate) mod local;
+pub(crate) mod mode;
+pub(crate) mod outcome;
+pub(crate) mod report;
+pub(crate) mod rt;
+pub(crate) mod run;
+pub(crate) mod shared;
+pub(crate) mod stats;
+pub(crate) mod task;
+pub(crate) mod util;
