@@ -1,74 +1,100 @@
-//! Scaling: the cost per task must stay flat as the number of tasks M grows
-//! from 10^3 to 10^6 and as the limit N grows from 1 to 4096 — no O(N) or
-//! O(queue) step on the submit / start / finish path. Criterion reports
-//! throughput in tasks per second, so flat means equal figures.
+//! Scaling: the crate's cost per task must stay flat as the number of tasks
+//! M and the limit N grow (no O(N) or O(queue) step on the submit, start or
+//! finish path). Both for `TaskPool` in runtime and `DaemonExecutor` from a
+//! plain thread, with the crate's scenarios of `throughput` and the common
+//! task body.
+//!
+//! - M: cost per task at M = 10⁶ (one run) over the median of 100 runs at
+//!   M = 10³, limit 64;
+//! - N: cost per task at N = 4 096 over N = 16, M = 200 000.
+//!
+//! Every run is on a fresh pool or executor (built outside the clock, one
+//! warm-up trip). R rounds, the order flipping every round; the figure of
+//! record is the median and min–max of the per-round ratios (target ≤ 1.3).
+//!
+//! `cargo bench --bench scaling`; `TASKPOOL_BENCH_QUICK=1` for the quick
+//! mode.
 
 mod common;
 
 use std::time::Duration;
 
-use common::yield_once;
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use taskpool::{DaemonExecutor, TaskPool};
+use common::*;
 
-fn run_in_runtime(pool: &TaskPool, m: u64) {
-    async_std::task::block_on(async {
-        let handles: Vec<_> = (0..m).map(|_| pool.submit(yield_once()).unwrap()).collect();
-        for h in handles {
-            h.await.unwrap();
+fn at_most_1_3(r: f64) -> bool {
+    r <= 1.3
+}
+
+const MEANING: &str = "cost per task, large ÷ small";
+
+/// One run of `m` tasks, limit `n`, on a fresh pool (`daemon` false) or a
+/// fresh executor; ns per task.
+fn fresh_run(daemon: bool, n: usize, m: u64) -> f64 {
+    let d: Duration = if daemon {
+        let executor = daemon_executor(n);
+        let d = crate_daemon(&executor, m);
+        drop(executor);
+        d
+    } else {
+        let pool = task_pool(n);
+        let d = crate_in_runtime(&pool, m);
+        drop(pool);
+        d
+    };
+    ns_per_task(d, m)
+}
+
+fn main() {
+    let mode = Mode::get();
+    let (big_m, small_m, small_runs) = match mode {
+        Mode::Full => (1_000_000, 1_000, 100),
+        Mode::Quick => (1_000_000, 1_000, 30),
+        Mode::Smoke => (10_000, 1_000, 3),
+    };
+    let m = mode.tasks();
+    println!(
+        "== scaling: mode {}, nproc {}, R = {} rounds; M: {big_m} ÷ {small_m} (median of {small_runs} runs), N = {LIMIT}; \
+         N: 4096 ÷ 16, M = {m}",
+        mode.name(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        mode.rounds(),
+    );
+    let mut rows = Vec::new();
+    for (daemon, side) in [(false, "TaskPool in-runtime"), (true, "DaemonExecutor plain thread")] {
+        let mut by_m = Row::new(format!("{side}: M=10^6 ÷ M=10^3"), MEANING, "<= 1.3", at_most_1_3);
+        let mut by_n = Row::new(format!("{side}: N=4096 ÷ N=16"), MEANING, "<= 1.3", at_most_1_3);
+        for round in 0..mode.rounds() {
+            let small = || {
+                median(
+                    &(0..small_runs)
+                        .map(|_| fresh_run(daemon, LIMIT, small_m))
+                        .collect::<Vec<_>>(),
+                )
+            };
+            let (large, small) = if round % 2 == 0 {
+                let l = fresh_run(daemon, LIMIT, big_m);
+                (l, small())
+            } else {
+                let s = small();
+                (fresh_run(daemon, LIMIT, big_m), s)
+            };
+            by_m.push(large / small, large, small);
+            by_m.print_round();
+            let (wide, narrow) = if round % 2 == 0 {
+                let w = fresh_run(daemon, 4096, m);
+                (w, fresh_run(daemon, 16, m))
+            } else {
+                let narrow = fresh_run(daemon, 16, m);
+                (fresh_run(daemon, 4096, m), narrow)
+            };
+            by_n.push(wide / narrow, wide, narrow);
+            by_n.print_round();
         }
-    })
-}
-
-fn run_from_thread(executor: &DaemonExecutor, m: u64) {
-    let handles: Vec<_> = (0..m).map(|_| executor.pool().submit(yield_once()).unwrap()).collect();
-    handles.into_iter().for_each(|h| h.wait().unwrap());
-}
-
-fn tasks(c: &mut Criterion) {
-    let mut group = c.benchmark_group("scaling_tasks");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(3));
-    let pool = TaskPool::new(16).unwrap();
-    let executor = DaemonExecutor::new(16).unwrap();
-    for m in [1_000_u64, 10_000, 100_000, 1_000_000] {
-        group.throughput(Throughput::Elements(m));
-        group.bench_with_input(BenchmarkId::new("taskpool", format!("M={m}/N=16")), &m, |b, &m| {
-            b.iter(|| run_in_runtime(&pool, m))
-        });
-        group.bench_with_input(
-            BenchmarkId::new("daemon_executor", format!("M={m}/N=16")),
-            &m,
-            |b, &m| b.iter(|| run_from_thread(&executor, m)),
-        );
+        rows.push(by_m);
+        rows.push(by_n);
     }
-    group.finish();
+    print_table(
+        "scaling (\"crate ns\" is the large side, \"other ns\" the small side)",
+        &rows,
+    );
 }
-
-fn limit(c: &mut Criterion) {
-    let mut group = c.benchmark_group("scaling_limit");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(3));
-    let m = 100_000_u64;
-    group.throughput(Throughput::Elements(m));
-    for n in [1_usize, 16, 256, 4096] {
-        let pool = TaskPool::new(n).unwrap();
-        group.bench_with_input(BenchmarkId::new("taskpool", format!("M={m}/N={n}")), &m, |b, &m| {
-            b.iter(|| run_in_runtime(&pool, m))
-        });
-        let executor = DaemonExecutor::new(n).unwrap();
-        group.bench_with_input(
-            BenchmarkId::new("daemon_executor", format!("M={m}/N={n}")),
-            &m,
-            |b, &m| b.iter(|| run_from_thread(&executor, m)),
-        );
-    }
-    group.finish();
-}
-
-criterion_group!(benches, tasks, limit);
-criterion_main!(benches);
