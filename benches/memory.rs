@@ -147,7 +147,7 @@ fn time_ratio_ok(r: f64) -> bool {
 }
 
 /// `TaskPool::new(limit)`: time (interleaved builds, per-round medians) and
-/// net bytes (right after `new` returns, and after its dispatcher task had
+/// net bytes (right after `new` returns, and after its driver task had
 /// 5 ms to start).
 fn child_new(mode: Mode) {
     let limits = [1, 1_000_000, TaskPool::MAX_LIMIT];
@@ -206,7 +206,7 @@ fn child_new(mode: Mode) {
         }
         println!(
             "TaskPool::new({limit}): net {:.0} B in {:.0} allocations when it returns, {:.0} B once its \
-             dispatcher started (medians of 20)",
+             driver started (medians of 20)",
             median(&at_return),
             median(&allocations),
             median(&settled),

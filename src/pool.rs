@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::builder::TaskBuilder;
-use crate::engine::report::{self, UnobservedFailure};
+use crate::engine::report::UnobservedFailure;
 use crate::engine::rt;
 use crate::engine::shared::{PoolConfig, PoolShared, Runtime, UnobservedHook};
 use crate::engine::stats::Stats;
@@ -323,8 +323,7 @@ impl TaskPool {
     /// ```
     pub fn set_limit(&self, limit: usize) -> Result<(), ConfigError> {
         check_limit(limit)?;
-        let old = self.shared.limiter().set_limit(limit);
-        report::debug!("TASK POOL: limit changed from {old} to {limit}.");
+        self.shared.set_limit(limit);
         Ok(())
     }
 

@@ -173,9 +173,10 @@ fn submit_async_inside_a_daemon_task_yields_instead_of_blocking() {
         let parent = executor
             .pool()
             .submit(async move {
-                // `a` fills the only slot; it can only leave the queue once
-                // this task yields the thread to the dispatcher, which the
-                // waiting `submit_async` for `b` does.
+                // `a` takes the free permit or the only queue slot; either
+                // way it can only run (and so make room for `b`) once this
+                // task yields the daemon thread, which the waiting
+                // `submit_async` for `b` does.
                 let a = inner.pool().submit_async(async { 1 }).await.unwrap();
                 let b = inner.pool().submit_async(async { 2 }).await.unwrap();
                 a.await.unwrap() + b.await.unwrap()

@@ -101,7 +101,7 @@ fn a_zero_limit_is_refused_and_the_limit_kept() {
 
 /// One step of the resize property: a task of the mix, or a resize done
 /// from inside a task on the daemon thread (so it is ordered exactly with
-/// every start the dispatcher makes on that thread).
+/// every start made on that thread).
 #[derive(Clone, Debug)]
 enum Op {
     Work { yields: u8, sleep_us: u64 },

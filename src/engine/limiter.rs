@@ -167,6 +167,13 @@ impl Limiter {
         in_channel.saturating_sub(self.debt.load(Ordering::Acquire))
     }
 
+    /// Whether a shrink still has tokens to take back: a token given up now
+    /// must go back to the channel to pay it, not on to another task.
+    pub(crate) fn owes(&self) -> bool {
+        // Acquire: pairs with the resize that recorded the debt.
+        self.debt.load(Ordering::Acquire) > 0
+    }
+
     /// Tokens a shrink still has to take back (see the module invariant).
     #[cfg(test)]
     fn debt(&self) -> usize {

@@ -12,7 +12,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`shared`] | one pool's state: admission, the FIFO queue, the dispatcher, shutdown |
+//! | [`shared`] | one pool's state: admission, the FIFO queue, starting queued tasks by token hand-off, shutdown |
 //! | [`task`] | a task's cell: state, payload, outcome slot, waker |
 //! | [`run`] | the future that runs one task under its permit, with its timeout |
 //! | [`limiter`] | the channel-permit limiter |

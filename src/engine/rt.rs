@@ -23,15 +23,12 @@
 //! | crate | used for | where |
 //! |---|---|---|
 //! | `async-task` | the daemon thread's runnables | `engine/local.rs` |
-//! | `concurrent-queue` | the daemon thread's run queue | `engine/local.rs` |
+//! | `concurrent-queue` | a pool's FIFO queue of tasks; the daemon thread's run queue | `engine/shared.rs`, `engine/local.rs` |
 //! | `event-listener` | waits on the limiter, a pool's idle and shutdown events, a task's outcome for combinators | `engine/limiter.rs`, `engine/shared.rs`, `engine/task.rs`, `many/watch.rs`, `shutdown.rs` |
 //! | `atomic-waker` | a task's and a loop's waker slot | `engine/task.rs`, `engine/local.rs`, `many/watch.rs` |
 //! | `futures-timer` | task timeouts and timed waits (its own timer thread) | `engine/run.rs`, `many/mod.rs` |
 //! | `slab` | the registry of running tasks | `engine/shared.rs` |
 //! | `pin-project-lite`, `futures-core` | pinning projections; the `Stream` trait | `engine/run.rs`, `many/` |
-//!
-//! The channel behind the task queue is re-exported from here
-//! ([`unbounded`]); it is `async-channel`, runtime-independent as well.
 //!
 //! async-std logs a trace line on every spawn and `block_on`. A logger that
 //! panics there must not take a pool down, so those calls are contained.
@@ -41,11 +38,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use crate::engine::local::RunQueue;
-
-/// The channel type behind the task queue.
-///
-/// async-std re-exports `async-channel`, which smol uses as well.
-pub(crate) use async_std::channel::{Receiver, Sender, unbounded};
 
 /// Spawns a `Send` future on async-std's global multi-threaded executor and
 /// detaches it: the pool tracks the task through its own handle.

@@ -193,8 +193,8 @@ impl<F: Future> Future for Run<F> {
 
 /// The permit a runner gives back when its task ends.
 enum Held {
-    /// The task's own token: the runner gives it back to its pool's
-    /// limiter (no reference count is touched).
+    /// The task's own token: the runner passes it on to the next queued
+    /// task, or back to the limiter (no reference count is touched).
     Own(Token),
     /// Shared with a blocking closure: given back when both are done.
     Shared(Arc<SharedToken>),
@@ -204,7 +204,7 @@ impl Held {
     /// Gives the permit back, or this share of it.
     fn release(self, pool: &PoolShared) {
         match self {
-            Held::Own(token) => pool.limiter().give_back(token),
+            Held::Own(token) => pool.pass_on(token),
             Held::Shared(share) => drop(share),
         }
     }
@@ -220,7 +220,7 @@ struct SharedToken {
 impl Drop for SharedToken {
     fn drop(&mut self) {
         if let Some(token) = self.token.take() {
-            self.pool.limiter().give_back(token);
+            self.pool.pass_on(token);
         }
     }
 }

@@ -1,25 +1,34 @@
 //! The state behind a [`TaskPool`](crate::TaskPool) and the driver future
 //! that runs where its tasks run.
 //!
-//! Submitting pushes the task on a FIFO queue (an unbounded channel; with a
-//! `queue_capacity`, admission first takes a slot from a second limiter).
-//! The *dispatcher* pops tasks in order, takes a permit for each from the
-//! limiter and spawns its runner: that is where FIFO start and "at most N
-//! running" come from. When no queued task is still waiting to start and a
-//! permit is free, a submit skips the queue and starts its task itself (the
-//! fast path; see [`PoolShared::submit`]). The *watchdog* enforces a
-//! shutdown deadline. Both are parts of [`PoolShared::drive`], which a
-//! global pool spawns on the executor and a daemon runs as its thread's
-//! main future.
+//! Submitting pushes the task on a FIFO queue (with a `queue_capacity`,
+//! admission first takes a slot from a second limiter). There is no
+//! dispatcher: a queued task is started by whoever holds a token when it
+//! reaches the front. A task that ends hands its token straight to the
+//! front task ([`PoolShared::pass_on`]); a submit that queues, or a token
+//! that goes back to the limiter, starts queued tasks while tokens are free
+//! ([`PoolShared::start_queued`]). Every start pops the queue in order and
+//! holds a token, which is where FIFO start and "at most N running" come
+//! from. A daemon's queued tasks are started only on its own thread (their
+//! start order is then their queue order, and a local task can start): any
+//! other thread that would start one asks the daemon's driver to.
+//!
+//! When no queued task is still waiting to start and a permit is free, a
+//! submit skips the queue and starts its task itself (the fast path; see
+//! [`PoolShared::submit`]). [`PoolShared::drive`], which a global pool
+//! spawns on the executor and a daemon runs as its thread's main future,
+//! does the starts a daemon deferred to its thread, enforces a shutdown
+//! deadline (the *watchdog*) and says when the pool has stopped.
 
 use std::convert::Infallible;
 use std::fmt;
 use std::pin::pin;
 use std::sync::MutexGuard;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use concurrent_queue::{ConcurrentQueue, PushError};
 use event_listener::{Event, Listener};
 use slab::Slab;
 
@@ -29,10 +38,9 @@ use crate::engine::mode::ShutdownMode;
 use crate::engine::outcome::{Refusal, TaskLabel};
 use crate::engine::report;
 use crate::engine::report::UnobservedFailure;
-use crate::engine::rt::{Receiver, Sender, unbounded};
 use crate::engine::stats::{Counts, Ended, Stats};
 use crate::engine::task::{Cell, Job, Payload, TaskId, TaskOptions, TaskRef};
-use crate::engine::util::{Either, deadline_after, lock, race, yield_now};
+use crate::engine::util::{Either, deadline_after, lock, race};
 
 /// Identifies a pool within the process (for "am I on my own thread/task").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,9 +75,6 @@ pub(crate) enum Admit {
 /// A submission the fast path handed back, for the queue.
 type NotFast<P> = (P, TaskOptions<<P as Payload>::Output>);
 
-/// How many tasks the dispatcher starts before yielding to them.
-const DISPATCH_BUDGET: u32 = 64;
-
 /// A user hook called with each failure nobody observed.
 pub(crate) type UnobservedHook = Arc<dyn Fn(&UnobservedFailure<'_>) + Send + Sync>;
 
@@ -97,8 +102,8 @@ pub(crate) struct PoolShared {
     runtime: Runtime,
     limiter: Limiter,
     slots: Option<Limiter>,
-    queue_tx: Sender<Arc<dyn Job>>,
-    queue_rx: Receiver<Arc<dyn Job>>,
+    /// Tasks waiting for a token, front first. Closed by `close`.
+    queue: ConcurrentQueue<Arc<dyn Job>>,
     /// Tasks submitted, counted before they are queued (see `stats.rs`).
     submitted: AtomicU64,
     /// Queued tasks that still have to start: while any does, a new task
@@ -106,6 +111,11 @@ pub(crate) struct PoolShared {
     waiting: AtomicUsize,
     /// A daemon's run queue, so that other threads can start tasks on it.
     run_queue: OnceLock<Arc<RunQueue>>,
+    /// Set when a thread other than the daemon's found a token free and a
+    /// task queued: the driver starts it on the daemon thread.
+    deferred_start: AtomicBool,
+    /// Wakes the driver: a deferred start, the pool closing, going idle.
+    driver: Event,
     book: Mutex<Book>,
     /// Notified when the last accepted task ends.
     idle: Event,
@@ -124,17 +134,17 @@ pub(crate) struct PoolShared {
 
 impl PoolShared {
     pub(crate) fn new(config: PoolConfig, runtime: Runtime) -> Arc<PoolShared> {
-        let (queue_tx, queue_rx) = unbounded();
         Arc::new(PoolShared {
             id: PoolId::next(),
             runtime,
             limiter: Limiter::new(config.limit),
             slots: config.queue_capacity.map(Limiter::new),
-            queue_tx,
-            queue_rx,
+            queue: ConcurrentQueue::unbounded(),
             submitted: AtomicU64::new(0),
             waiting: AtomicUsize::new(0),
             run_queue: OnceLock::new(),
+            deferred_start: AtomicBool::new(false),
+            driver: Event::new(),
             book: Mutex::new(Book {
                 counts: Counts::default(),
                 running: Slab::new(),
@@ -184,7 +194,7 @@ impl PoolShared {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.queue_tx.is_closed()
+        self.queue.is_closed()
     }
 
     pub(crate) fn is_stopped(&self) -> bool {
@@ -302,7 +312,7 @@ impl PoolShared {
         }
     }
 
-    /// Starts the task at once, skipping the queue and the dispatcher, when
+    /// Starts the task at once, skipping the queue, when
     /// that keeps every promise; otherwise hands the payload back for the
     /// queue.
     ///
@@ -320,7 +330,7 @@ impl PoolShared {
         options: TaskOptions<P::Output>,
     ) -> Result<Arc<dyn TaskRef<P::Output>>, NotFast<P>> {
         let here = P::STARTS_ANYWHERE || crate::engine::local::is_daemon_thread_of(self.id);
-        // Acquire: pairs with the dispatcher's decrement after a start.
+        // Acquire: pairs with the decrement in `start_job`.
         if !here || self.waiting.load(Ordering::Acquire) != 0 {
             return Err((payload, options));
         }
@@ -335,13 +345,16 @@ impl PoolShared {
             return Err((payload, options));
         }
         let cell = Arc::new(Cell::new(payload, None, options, Arc::clone(self)));
-        let started = Arc::clone(&cell).start(permit.into_token());
-        debug_assert!(started, "nobody else holds a task being submitted");
+        if let Err(token) = Arc::clone(&cell).start(permit.into_token()) {
+            debug_assert!(false, "nobody else holds a task being submitted");
+            self.pass_on(token);
+        }
         Ok(cell)
     }
 
-    /// Queues an admitted task. Fails (handing the payload back) only if
-    /// the pool closed since `precheck`.
+    /// Queues an admitted task, then starts queued tasks if a token is
+    /// free. Fails (handing the payload back) only if the pool closed since
+    /// `precheck`.
     fn enqueue<P: Payload>(
         self: &Arc<Self>,
         payload: P,
@@ -349,21 +362,120 @@ impl PoolShared {
         options: TaskOptions<P::Output>,
     ) -> Result<Arc<dyn TaskRef<P::Output>>, P> {
         let cell = Arc::new(Cell::new(payload, slot, options, Arc::clone(self)));
-        // Counted before it is queued: the dispatcher may start it at once.
+        // Counted before it is queued: a token holder may start it at once.
         // Release: a snapshot that counts the task as started sees this.
         self.submitted.fetch_add(1, Ordering::Release);
         // Release: a fast-path submit that sees this queues behind it.
         self.waiting.fetch_add(1, Ordering::Release);
         let job: Arc<dyn Job> = cell.clone();
-        match self.queue_tx.try_send(job) {
-            Ok(()) => Ok(cell),
-            Err(_) => {
+        match self.queue.push(job) {
+            Ok(()) => {
+                self.start_queued();
+                Ok(cell)
+            }
+            Err(PushError::Closed(_) | PushError::Full(_)) => {
                 let payload = cell.take_back().expect("an unqueued task still holds its payload");
                 self.waiting.fetch_sub(1, Ordering::Release);
                 self.submitted.fetch_sub(1, Ordering::AcqRel);
                 self.notify_if_idle(lock(&self.book));
                 Err(payload)
             }
+        }
+    }
+
+    // ----- starting queued tasks -----
+
+    /// Whether this thread may start the pool's queued tasks: any thread
+    /// for a global pool, only the daemon thread for a daemon's.
+    fn starts_here(&self) -> bool {
+        self.runtime == Runtime::Global || crate::engine::local::is_daemon_thread_of(self.id)
+    }
+
+    /// Starts a task popped from the front of the queue under `token`, or
+    /// hands the token back when the task cannot start (it was cancelled
+    /// while queued, or the pool is cancelling its queue).
+    fn start_job(&self, job: Arc<dyn Job>, token: Token) -> Result<(), Token> {
+        // SeqCst: a task popped after `cancel_pending` set the flag ends
+        // unstarted (one popped before it started before the shutdown).
+        if self.cancel_pending.load(Ordering::SeqCst) {
+            job.end_unstarted(Ended::Shutdown);
+            return Err(token);
+        }
+        job.start(token)?;
+        // Release: a fast-path submit that sees no task waiting starts
+        // after this one.
+        self.waiting.fetch_sub(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// A running task ended and gives back `token`: it goes straight to the
+    /// task at the front of the queue, if there is one and this thread may
+    /// start it, without passing through the limiter. Otherwise (or while a
+    /// shrink's debt is owed, which the token must pay) it goes back to the
+    /// limiter.
+    pub(crate) fn pass_on(&self, mut token: Token) {
+        if self.starts_here() && !self.limiter.owes() {
+            while let Ok(job) = self.queue.pop() {
+                match self.start_job(job, token) {
+                    Ok(()) => return,
+                    Err(back) => token = back,
+                }
+            }
+        }
+        self.limiter.give_back(token);
+        self.start_queued();
+    }
+
+    /// Starts queued tasks, front first, while tokens are free. Called
+    /// after a task is queued, after a token went back to the limiter, and
+    /// after the limit grew; on a daemon from another thread, it leaves the
+    /// starting to the driver on the daemon thread.
+    ///
+    /// No start is lost between a submit and a token coming back: each
+    /// side changes its own state (queue, tokens), makes a SeqCst fence,
+    /// then looks at the other's; of two fences one comes first, so at
+    /// least one side sees both the task and the token.
+    pub(crate) fn start_queued(&self) {
+        loop {
+            fence(Ordering::SeqCst);
+            if self.queue.is_empty() || self.limiter.available() == 0 {
+                return;
+            }
+            if !self.starts_here() {
+                // SeqCst: against the driver's swap-then-listen-then-load.
+                self.deferred_start.store(true, Ordering::SeqCst);
+                self.driver.notify(1);
+                return;
+            }
+            let Some(permit) = self.limiter.try_acquire() else {
+                return;
+            };
+            let mut token = permit.into_token();
+            loop {
+                match self.queue.pop() {
+                    Ok(job) => match self.start_job(job, token) {
+                        Ok(()) => break,
+                        Err(back) => token = back,
+                    },
+                    Err(_) => {
+                        // Another thread took the task: give the token back
+                        // and look again (the fence at the top).
+                        self.limiter.give_back(token);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Changes the limit and logs it; a larger one starts queued tasks at
+    /// once (after the log line, so the log shows every start under the
+    /// limit it had).
+    pub(crate) fn set_limit(&self, limit: usize) {
+        let old = self.limiter.set_limit(limit);
+        report::debug!("TASK POOL: limit changed from {old} to {limit}.");
+        if limit > old {
+            self.start_queued();
         }
     }
 
@@ -416,6 +528,7 @@ impl PoolShared {
         drop(book);
         if idle {
             self.idle.notify(usize::MAX);
+            self.driver.notify(usize::MAX);
         }
     }
 
@@ -445,7 +558,9 @@ impl PoolShared {
         if self.runtime == Runtime::Daemon {
             report::info!("DaemonExecutor is stopping...");
         }
-        self.queue_tx.close();
+        self.queue.close();
+        // Wakes the driver: a pool closed while idle stops at once.
+        self.driver.notify(usize::MAX);
         if let Some(slots) = &self.slots {
             // Wakes submitters blocked on a full queue: they get their
             // futures back.
@@ -474,12 +589,10 @@ impl PoolShared {
 
     /// Ends every queued task with the shutdown outcome.
     fn cancel_pending(&self) {
-        // SeqCst: a dispatcher that pops after this sees the flag.
+        // SeqCst: a token holder that pops after this sees the flag.
         self.cancel_pending.store(true, Ordering::SeqCst);
-        // Wakes a dispatcher waiting for a permit: its task ends unstarted.
-        self.limiter.close();
         self.shutdown_changed.notify(usize::MAX);
-        while let Ok(job) = self.queue_rx.try_recv() {
+        while let Ok(job) = self.queue.pop() {
             job.end_unstarted(Ended::Shutdown);
         }
     }
@@ -524,13 +637,10 @@ impl PoolShared {
 
     // ----- the driver -----
 
-    /// Runs the pool until it is closed, drained and idle.
+    /// Runs the pool until it is closed and idle (so drained): does the
+    /// starts a daemon deferred to its thread, and the watchdog's deadline.
     pub(crate) async fn drive(self: Arc<Self>) {
-        let mut watchdog = pin!(self.watchdog());
-        if let Either::Right(never) = race(self.dispatch(), watchdog.as_mut()).await {
-            match never {}
-        }
-        if let Either::Right(never) = race(self.wait_idle(), watchdog).await {
+        if let Either::Right(never) = race(self.serve(), pin!(self.watchdog())).await {
             match never {}
         }
         report::debug!("TASK POOL: stopped with {:?}", self.stats());
@@ -538,52 +648,31 @@ impl PoolShared {
         self.stopped_event.notify(usize::MAX);
     }
 
-    /// Pops tasks in FIFO order and starts each under a permit. Returns once
-    /// the queue is closed and empty.
-    async fn dispatch(&self) {
-        let mut budget = DISPATCH_BUDGET;
-        while let Ok(job) = self.queue_rx.recv().await {
-            if job.is_done() {
+    /// Starts deferred tasks until the pool is closed and idle. Wakes only
+    /// when a start was deferred, the pool closed, or it went idle: never
+    /// once per task.
+    async fn serve(&self) {
+        loop {
+            // SeqCst: pairs with the store in `start_queued`.
+            if self.deferred_start.swap(false, Ordering::SeqCst) {
+                self.start_queued();
+            }
+            if self.is_closed() && self.is_idle() {
+                return;
+            }
+            let listener = self.driver.listen();
+            if self.deferred_start.load(Ordering::SeqCst) {
                 continue;
             }
-            // `cancel_pending` closes the limiter: a task still waiting for
-            // a permit then never starts.
-            let Some(permit) = self.limiter.acquire().await else {
-                job.end_unstarted(Ended::Shutdown);
-                continue;
-            };
-            if self.cancel_pending.load(Ordering::SeqCst) {
-                job.end_unstarted(Ended::Shutdown);
-                continue;
+            if self.is_closed() && self.is_idle() {
+                return;
             }
-            if job.start(permit.into_token()) {
-                // Release: a fast-path submit that sees the queue empty
-                // starts after this task.
-                self.waiting.fetch_sub(1, Ordering::Release);
-            }
-            budget -= 1;
-            if budget == 0 {
-                budget = DISPATCH_BUDGET;
-                yield_now().await;
-            }
+            listener.await;
         }
     }
 
     fn is_idle(&self) -> bool {
         self.idle_under(&lock(&self.book))
-    }
-
-    async fn wait_idle(&self) {
-        loop {
-            if self.is_idle() {
-                return;
-            }
-            let listener = self.idle.listen();
-            if self.is_idle() {
-                return;
-            }
-            listener.await;
-        }
     }
 
     /// Sleeps until a shutdown deadline passes, then aborts. Never returns.

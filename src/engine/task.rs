@@ -473,9 +473,9 @@ pub(crate) trait Job: Send + Sync {
     fn id(&self) -> TaskId;
     /// Whether the task already ended (cancelled while queued).
     fn is_done(&self) -> bool;
-    /// Starts the task under `permit`; a task that already ended just gives
-    /// it. Returns whether it started.
-    fn start(self: Arc<Self>, permit: Token) -> bool;
+    /// Starts the task under `permit`. A task that already ended (it was
+    /// cancelled while queued) hands the token back, for the next one.
+    fn start(self: Arc<Self>, permit: Token) -> Result<(), Token>;
     /// Ends a still-queued task with `ended` (cancel or shutdown).
     fn end_unstarted(&self, ended: Ended) -> bool;
     /// Cancels the task, queued or running.
@@ -594,10 +594,9 @@ impl<P: Payload> Job for Cell<P> {
         self.core.is_finished()
     }
 
-    fn start(self: Arc<Self>, permit: Token) -> bool {
+    fn start(self: Arc<Self>, permit: Token) -> Result<(), Token> {
         if !self.core.begin() {
-            self.core.pool.limiter().give_back(permit);
-            return false;
+            return Err(permit);
         }
         let Some(Queued { payload, slot, timeout }) = lock(&self.queued).take() else {
             unreachable!("a task that begins still holds its payload");
@@ -611,7 +610,7 @@ impl<P: Payload> Job for Cell<P> {
             timeout,
             key,
         });
-        true
+        Ok(())
     }
 
     fn end_unstarted(&self, ended: Ended) -> bool {

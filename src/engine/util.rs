@@ -30,19 +30,6 @@ pub(crate) async fn race<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, 
     .await
 }
 
-/// Returns `Pending` once, waking itself, so other tasks get a turn.
-pub(crate) fn yield_now() -> impl Future<Output = ()> {
-    let mut yielded = false;
-    std::future::poll_fn(move |cx| {
-        if yielded {
-            return Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    })
-}
-
 struct ThreadWaker(Thread);
 
 impl Wake for ThreadWaker {
