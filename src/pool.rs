@@ -19,9 +19,10 @@ use crate::shutdown::{Shutdown, ShutdownMode};
 /// wait in a FIFO queue.
 ///
 /// `submit` returns a [`TaskHandle`] at once, from any thread, inside or
-/// outside a runtime. Tasks run on async-std's global executor (a
+/// outside a runtime. Tasks run on async-std's global executor threads (a
 /// [`DaemonExecutor`](crate::DaemonExecutor) runs them on one dedicated
-/// thread instead). The limit is enforced with a channel of `limit` tokens:
+/// thread instead): the pool's own workers, at most one per executor
+/// thread, run them, rather than one async-std task per pool task. The limit is enforced with a channel of `limit` tokens:
 /// a task takes one when it starts and its runner gives it back when the
 /// task ends, however it ends — value, panic, cancel or timeout.
 ///

@@ -18,10 +18,17 @@ impl log::Log for PanickingLogger {
     fn flush(&self) {}
 }
 
+fn install_panicking_logger() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        log::set_logger(&PanickingLogger).unwrap();
+        log::set_max_level(log::LevelFilter::Trace);
+    });
+}
+
 #[test]
 fn a_panicking_logger_does_not_take_the_daemon_down() {
-    log::set_logger(&PanickingLogger).unwrap();
-    log::set_max_level(log::LevelFilter::Trace);
+    install_panicking_logger();
     watchdog(|| {
         let executor = DaemonExecutor::new(2).unwrap();
         // Panics log an error line; a failure nobody retrieves logs another.
@@ -36,5 +43,23 @@ fn a_panicking_logger_does_not_take_the_daemon_down() {
         }
         executor.shutdown(ShutdownMode::Drain).wait();
         assert_eq!(executor.pool().stats().panicked, 2);
+    });
+}
+
+#[test]
+fn a_panicking_logger_leaves_no_global_pool_task_unresolved() {
+    // async-std logs every spawn, so a logger that panics makes the spawn of
+    // a pool's worker fail: the tasks that worker would have run end as
+    // cancelled instead of waiting forever.
+    install_panicking_logger();
+    watchdog(|| {
+        let pool = taskpool::TaskPool::new(2).unwrap();
+        let handles: Vec<_> = (0..10).map(|i| pool.submit(async move { i }).unwrap()).collect();
+        for (i, h) in handles.into_iter().enumerate() {
+            match h.wait() {
+                Ok(value) => assert_eq!(value, i),
+                Err(e) => assert!(e.is_cancelled(), "{e}"),
+            }
+        }
     });
 }

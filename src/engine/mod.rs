@@ -16,6 +16,7 @@
 //! | [`task`] | a task's cell: state, payload, outcome slot, waker |
 //! | [`run`] | the future that runs one task under its permit, with its timeout |
 //! | [`limiter`] | the channel-permit limiter |
+//! | [`workers`] | a global pool's run queues and the workers that run its tasks |
 //! | [`local`] | the daemon thread's run queue and loop |
 //! | [`rt`] | the runtime seam: the only module that calls a runtime |
 //! | [`outcome`], [`mode`], [`stats`], [`report`] | outcomes, shutdown modes, counts, contained logging |
@@ -32,3 +33,4 @@ pub(crate) mod shared;
 pub(crate) mod stats;
 pub(crate) mod task;
 pub(crate) mod util;
+pub(crate) mod workers;

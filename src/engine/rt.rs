@@ -6,8 +6,10 @@
 //! channel re-export) against `smol`; nothing outside this file names a
 //! runtime.
 //!
-//! - A [`TaskPool`](crate::TaskPool)'s tasks are spawned on async-std's
-//!   global executor ([`spawn`]).
+//! - A [`TaskPool`](crate::TaskPool)'s tasks run on its own workers
+//!   (`engine/workers.rs`), futures spawned on async-std's global executor
+//!   ([`spawn`]), one per executor thread at most ([`executor_threads`]);
+//!   so does its driver.
 //! - A daemon thread runs async-std's `block_on`, which drives the async-std
 //!   runtime on that thread, around the run queue of `local.rs` that runs
 //!   the pool's tasks ([`run_local`], [`spawn_local`]). Spawning there skips
@@ -22,8 +24,8 @@
 //!
 //! | crate | used for | where |
 //! |---|---|---|
-//! | `async-task` | the daemon thread's runnables | `engine/local.rs` |
-//! | `concurrent-queue` | a pool's FIFO queue of tasks; the daemon thread's run queue | `engine/shared.rs`, `engine/local.rs` |
+//! | `async-task` | every task's runnable, on a global pool's workers or the daemon thread | `engine/workers.rs`, `engine/local.rs` |
+//! | `concurrent-queue` | a pool's FIFO queue of tasks; the run queues | `engine/shared.rs`, `engine/workers.rs`, `engine/local.rs` |
 //! | `event-listener` | waits on the limiter, a pool's idle and shutdown events, a task's outcome for combinators | `engine/limiter.rs`, `engine/shared.rs`, `engine/task.rs`, `many/watch.rs`, `shutdown.rs` |
 //! | `atomic-waker` | a task's and a loop's waker slot | `engine/task.rs`, `engine/local.rs`, `many/watch.rs` |
 //! | `futures-timer` | task timeouts and timed waits (its own timer thread) | `engine/run.rs`, `many/mod.rs` |
@@ -40,16 +42,24 @@ use std::sync::Arc;
 use crate::engine::local::RunQueue;
 
 /// Spawns a `Send` future on async-std's global multi-threaded executor and
-/// detaches it: the pool tracks the task through its own handle.
+/// detaches it. Returns whether it was spawned.
 ///
 /// If the logger panics while async-std logs the spawn, the future is
-/// dropped unstarted (a runner then ends its task as cancelled) and the
-/// caller carries on.
-pub(crate) fn spawn<F>(future: F)
+/// dropped unstarted, this returns `false` and the caller carries on.
+pub(crate) fn spawn<F>(future: F) -> bool
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(async_std::task::spawn(future))));
+    catch_unwind(AssertUnwindSafe(move || drop(async_std::task::spawn(future)))).is_ok()
+}
+
+/// How many threads async-std's global executor runs: its
+/// `ASYNC_STD_THREAD_COUNT` setting, or one per core.
+pub(crate) fn executor_threads() -> usize {
+    std::env::var("ASYNC_STD_THREAD_COUNT")
+        .ok()
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
 }
 
 /// Spawns a future on the daemon thread's executor and detaches it.

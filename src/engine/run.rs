@@ -232,7 +232,7 @@ where
     F::Output: Send + 'static,
 {
     match pool.runtime() {
-        Runtime::Global => rt::spawn(run),
+        Runtime::Global => pool.workers().spawn(run),
         Runtime::Daemon if crate::engine::local::is_daemon_thread_of(pool.id()) => rt::spawn_local(run),
         // Started by a submitter on another thread (see `PoolShared::submit`).
         Runtime::Daemon => pool.run_queue().spawn(run),

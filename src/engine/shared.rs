@@ -41,6 +41,7 @@ use crate::engine::report::UnobservedFailure;
 use crate::engine::stats::{Counts, Ended, Stats};
 use crate::engine::task::{Cell, Job, Payload, TaskId, TaskOptions, TaskRef};
 use crate::engine::util::{Either, deadline_after, lock, race};
+use crate::engine::workers::Workers;
 
 /// Identifies a pool within the process (for "am I on my own thread/task").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +110,8 @@ pub(crate) struct PoolShared {
     /// Queued tasks that still have to start: while any does, a new task
     /// queues behind it instead of taking the fast path (see `submit`).
     waiting: AtomicUsize,
+    /// A global pool's workers, which run its tasks.
+    workers: Option<Arc<Workers>>,
     /// A daemon's run queue, so that other threads can start tasks on it.
     run_queue: OnceLock<Arc<RunQueue>>,
     /// Set when a thread other than the daemon's found a token free and a
@@ -142,6 +145,7 @@ impl PoolShared {
             queue: ConcurrentQueue::unbounded(),
             submitted: AtomicU64::new(0),
             waiting: AtomicUsize::new(0),
+            workers: (runtime == Runtime::Global).then(Workers::new),
             run_queue: OnceLock::new(),
             deferred_start: AtomicBool::new(false),
             driver: Event::new(),
@@ -168,6 +172,11 @@ impl PoolShared {
 
     pub(crate) fn runtime(&self) -> Runtime {
         self.runtime
+    }
+
+    /// A global pool's workers.
+    pub(crate) fn workers(&self) -> &Arc<Workers> {
+        self.workers.as_ref().expect("only a global pool has workers")
     }
 
     /// A daemon's run queue, set once its thread runs.

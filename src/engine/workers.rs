@@ -1,0 +1,228 @@
+//! A global pool's own executor: its tasks are `async-task` runnables, run
+//! inline by a few worker futures on the runtime's executor, instead of one
+//! runtime spawn per task.
+//!
+//! A runtime spawn per task costs an allocation in the runtime, a trip
+//! through its shared queue and its task bookkeeping, on top of the pool's
+//! own. Here a task is one runnable; a wake-up pushes it on the pool's run
+//! queue, and a worker (a future spawned on the runtime, at most one per
+//! executor thread) pops and runs it. A runnable woken while a worker of
+//! the same pool is running on this thread (a yield, a channel between two
+//! of the pool's tasks) goes on that worker's own queue and is run soon by
+//! it, not handed to another thread: the ping-pong of one wake-up per yield
+//! between two threads is what sank an earlier attempt at workers. Other
+//! workers still take from a busy one's queue, so a task that blocks its
+//! thread does not hold up the tasks it woke.
+//!
+//! Workers are spawned on demand and end when they find nothing to run, so
+//! an idle pool holds no task in the runtime. Whoever queues a runnable
+//! while fewer than [`Workers::max`] workers are alive spawns one more; a
+//! worker that is about to end first gives up its place, then looks at the
+//! queues once more, so no runnable is ever left without a worker.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering, fence};
+use std::task::{Context, Poll};
+
+use async_task::Runnable;
+use concurrent_queue::ConcurrentQueue;
+
+use crate::engine::rt;
+
+/// How many runnables a worker runs before it lets the runtime's other
+/// tasks have a turn.
+const BUDGET: usize = 128;
+
+thread_local! {
+    /// The worker running on this thread right now: its pool's `Workers`
+    /// (as an address, only compared) and its index.
+    static CURRENT: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
+}
+
+thread_local! {
+    /// Set while this thread drops the runnables no worker could be
+    /// spawned for (see `start_worker`).
+    static DROPPING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// One global pool's run queues and worker count.
+pub(crate) struct Workers {
+    /// Runnables woken from outside the pool's workers.
+    shared: ConcurrentQueue<Runnable>,
+    /// Each worker's own queue: runnables woken while it ran on its thread.
+    own: Box<[ConcurrentQueue<Runnable>]>,
+    /// Which of the `own` queues belong to a live worker (bit `i`).
+    alive: AtomicUsize,
+}
+
+impl Workers {
+    pub(crate) fn new() -> Arc<Workers> {
+        Arc::new(Workers {
+            shared: ConcurrentQueue::unbounded(),
+            own: (0..Self::max()).map(|_| ConcurrentQueue::unbounded()).collect(),
+            alive: AtomicUsize::new(0),
+        })
+    }
+
+    /// The most workers a pool runs at once: one per executor thread the
+    /// runtime has, so that its tasks can use every core (and at most as
+    /// many as the bits of a `usize`).
+    pub(crate) fn max() -> usize {
+        static MAX: OnceLock<usize> = OnceLock::new();
+        *MAX.get_or_init(|| rt::executor_threads().clamp(1, usize::BITS as usize))
+    }
+
+    /// Spawns `future` as a task of this pool. It is polled first by a
+    /// worker, in the order of its wake-ups.
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let workers = Arc::clone(self);
+        let (runnable, task) = async_task::spawn(future, move |runnable| workers.schedule(runnable));
+        task.detach();
+        runnable.schedule();
+    }
+
+    fn schedule(self: &Arc<Self>, runnable: Runnable) {
+        let this = Arc::as_ptr(self) as usize;
+        match CURRENT.with(Cell::get) {
+            Some((pool, index)) if pool == this => {
+                // The worker running on this thread runs it soon. Another
+                // worker may take it meanwhile: if the running task blocks
+                // this thread, the one it woke must not wait behind it.
+                // An unbounded queue that is never closed: `push` cannot fail.
+                let _ = self.own[index].push(runnable);
+                self.wake_one();
+            }
+            _ => {
+                let _ = self.shared.push(runnable);
+                self.wake_one();
+            }
+        }
+    }
+
+    /// Makes sure some worker will run what was just queued: spawns one more
+    /// if fewer than [`max`](Self::max) are alive (with all of them alive,
+    /// each looks at every queue before it ends).
+    fn wake_one(self: &Arc<Self>) {
+        // SeqCst: the push before this against an ending worker's
+        // give-up-then-look-again (see `Worker::poll`).
+        fence(Ordering::SeqCst);
+        let mut alive = self.alive.load(Ordering::SeqCst);
+        loop {
+            if alive.count_ones() as usize >= Self::max() {
+                return;
+            }
+            let index = (!alive).trailing_zeros() as usize;
+            match self
+                .alive
+                .compare_exchange(alive, alive | (1 << index), Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => break self.start_worker(index),
+                Err(now) => alive = now,
+            }
+        }
+    }
+
+    fn start_worker(self: &Arc<Self>, index: usize) {
+        let worker = Worker {
+            workers: Arc::clone(self),
+            index,
+        };
+        if !rt::spawn(worker) {
+            // The runtime could not spawn it (a panicking logger): nothing
+            // would ever run the queued runnables, so drop them, which ends
+            // each task as cancelled, as a failed spawn of the task itself
+            // would. Their ends may start and queue more: this loop drops
+            // those too, rather than recursing once per task.
+            self.alive.fetch_and(!(1 << index), Ordering::SeqCst);
+            if DROPPING.with(|d| d.replace(true)) {
+                return;
+            }
+            while let Ok(runnable) = self.shared.pop().or_else(|_| self.own[index].pop()) {
+                drop(catch_unwind(AssertUnwindSafe(|| drop(runnable))));
+            }
+            DROPPING.with(|d| d.set(false));
+        }
+    }
+
+    /// The next runnable for worker `index`: its own first, then the shared
+    /// queue, then another worker's (a busy worker's wake-ups are not left
+    /// waiting behind a long poll).
+    fn next(&self, index: usize) -> Option<Runnable> {
+        if let Ok(runnable) = self.own[index].pop() {
+            return Some(runnable);
+        }
+        if let Ok(runnable) = self.shared.pop() {
+            return Some(runnable);
+        }
+        self.own.iter().find_map(|queue| queue.pop().ok())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.shared.is_empty() && self.own.iter().all(ConcurrentQueue::is_empty)
+    }
+}
+
+/// Sets [`CURRENT`] while a worker runs, and puts back what was there.
+struct Running(Option<(usize, usize)>);
+
+impl Running {
+    fn enter(workers: &Arc<Workers>, index: usize) -> Running {
+        Running(CURRENT.with(|c| c.replace(Some((Arc::as_ptr(workers) as usize, index)))))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+    }
+}
+
+/// One worker: runs the pool's runnables until none is left.
+struct Worker {
+    workers: Arc<Workers>,
+    index: usize,
+}
+
+impl Future for Worker {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let workers = &self.workers;
+        let index = self.index;
+        let _running = Running::enter(workers, index);
+        for _ in 0..BUDGET {
+            match workers.next(index) {
+                // A runner catches its task's panics; this keeps a worker
+                // alive (and its place counted right) whatever happens.
+                Some(runnable) => drop(catch_unwind(AssertUnwindSafe(|| runnable.run()))),
+                None => {
+                    // Give up this worker's place, then look again: a
+                    // runnable queued after the look above either sees the
+                    // place free (and spawns a worker) or is seen here.
+                    workers.alive.fetch_and(!(1 << index), Ordering::SeqCst);
+                    fence(Ordering::SeqCst);
+                    if workers.is_empty() {
+                        return Poll::Ready(());
+                    }
+                    // Work came in: take a place back, or leave it to the
+                    // worker that took ours.
+                    let before = workers.alive.fetch_or(1 << index, Ordering::SeqCst);
+                    if before & (1 << index) != 0 {
+                        return Poll::Ready(());
+                    }
+                }
+            }
+        }
+        // Work is left: let the runtime's other tasks run first.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

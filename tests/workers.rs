@@ -1,0 +1,91 @@
+//! A `TaskPool`'s tasks run on the pool's own workers, one per executor
+//! thread at most: they still run in parallel on several threads, and a
+//! task that blocks its thread does not hold up the tasks it woke. Each
+//! test blocks threads on purpose, so that a wrong placement hangs (the
+//! watchdog turns that into a failure) instead of passing by luck.
+
+mod common;
+
+use std::sync::{Arc, Barrier, Mutex};
+
+use common::watchdog;
+use taskpool::TaskPool;
+
+/// The tests below each block executor threads; two of them at once could
+/// block every thread the executor has, so they take turns.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Whether async-std's executor has two threads or more here; with one, no
+/// two tasks can block at once, and the tests below would hang by design.
+fn has_two_executor_threads() -> bool {
+    let threads = std::env::var("ASYNC_STD_THREAD_COUNT")
+        .ok()
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
+    if threads < 2 {
+        eprintln!("skipped: async-std runs {threads} executor thread here");
+    }
+    threads >= 2
+}
+
+#[test]
+fn two_tasks_run_at_the_same_time_on_two_threads() {
+    if !has_two_executor_threads() {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    watchdog(|| {
+        for _ in 0..20 {
+            // Each task blocks its thread until the other one is running
+            // too: both must be on a thread at once.
+            let pool = TaskPool::new(2).unwrap();
+            let barrier = Arc::new(Barrier::new(2));
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let barrier = Arc::clone(&barrier);
+                    pool.submit(async move {
+                        barrier.wait();
+                        std::thread::current().id()
+                    })
+                    .unwrap()
+                })
+                .collect();
+            let threads: Vec<_> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
+            assert_ne!(threads[0], threads[1]);
+        }
+    });
+}
+
+#[test]
+fn a_task_that_blocks_its_thread_does_not_hold_up_the_task_it_woke() {
+    if !has_two_executor_threads() {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    watchdog(|| {
+        for _ in 0..20 {
+            // `waker` wakes `woken` from its own thread, then blocks that
+            // thread until `woken` has run: `woken` must run elsewhere.
+            let pool = TaskPool::new(2).unwrap();
+            let (wake_tx, wake_rx) = async_channel::bounded::<()>(1);
+            let (ran_tx, ran_rx) = async_channel::bounded::<()>(1);
+            let (listening_tx, listening_rx) = async_channel::bounded::<()>(1);
+            let woken = pool
+                .submit(async move {
+                    listening_tx.send(()).await.unwrap();
+                    wake_rx.recv().await.unwrap();
+                    ran_tx.send(()).await.unwrap();
+                })
+                .unwrap();
+            listening_rx.recv_blocking().unwrap();
+            let waker = pool
+                .submit(async move {
+                    wake_tx.send(()).await.unwrap();
+                    ran_rx.recv_blocking().unwrap();
+                })
+                .unwrap();
+            waker.wait().unwrap();
+            woken.wait().unwrap();
+        }
+    });
+}
