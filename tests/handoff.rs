@@ -2,23 +2,16 @@
 //! token to the front of the queue, a submit that queues starts tasks while
 //! tokens are free, and a daemon's starts made from other threads happen on
 //! its own thread. Each test ends on a wait that a lost start would hang
-//! (the watchdog turns that into a failure).
+//! (the watchdog turns that into a failure). A daemon's starts made from
+//! other threads are tested where they happen: a permit coming back on a
+//! blocking thread (`blocking.rs`), a resize from a plain thread
+//! (`resize.rs`).
 
 mod common;
 
 use std::sync::{Arc, Barrier};
 
-use common::{Gate, Probe, assert_all_permits_free, signal, watchdog};
-use taskpool::{DaemonExecutor, TaskPool};
-
-/// The two pool kinds, so that each property is checked on both.
-fn pools(limit: usize) -> Vec<(&'static str, TaskPool, Option<DaemonExecutor>)> {
-    let executor = DaemonExecutor::new(limit).unwrap();
-    vec![
-        ("TaskPool", TaskPool::new(limit).unwrap(), None),
-        ("DaemonExecutor", executor.pool().clone(), Some(executor)),
-    ]
-}
+use common::{Probe, assert_all_permits_free, both_pool_kinds, watchdog};
 
 #[test]
 fn a_submit_racing_the_last_task_end_is_never_stranded() {
@@ -27,10 +20,11 @@ fn a_submit_racing_the_last_task_end_is_never_stranded() {
     // token or the ending task sees the queued one; if both missed, the
     // second task would wait forever. A barrier lines the two up, two
     // thousand times per pool kind. This stresses the window rather than
-    // forcing it (it is nanoseconds wide); the daemon test below forces the
+    // forcing it (it is nanoseconds wide); the daemon case of
+    // `blocking.rs`'s cancelled-closure test forces the
     // give-back-then-look-again path, and fails without it.
     watchdog(|| {
-        for (kind, pool, _executor) in pools(1) {
+        for (kind, pool, _executor) in both_pool_kinds(1) {
             for round in 0..2_000 {
                 let barrier = Arc::new(Barrier::new(2));
                 let ending = {
@@ -56,7 +50,7 @@ fn an_ending_task_starts_the_front_of_the_queue_under_its_own_token() {
     // Every task but the first few queues; each end must start exactly one
     // more, and never more than the limit at once.
     watchdog(|| {
-        for (kind, pool, _executor) in pools(3) {
+        for (kind, pool, _executor) in both_pool_kinds(3) {
             let probe = Probe::default();
             let handles: Vec<_> = (0..2_000_u32)
                 .map(|i| {
@@ -80,65 +74,5 @@ fn an_ending_task_starts_the_front_of_the_queue_under_its_own_token() {
             assert_eq!(probe.entered(), 2_000, "{kind}");
             assert_all_permits_free(&pool);
         }
-    });
-}
-
-#[test]
-fn a_daemon_starts_the_next_task_when_a_cancelled_closure_returns_on_its_thread() {
-    // The cancelled closure's permit comes back on the blocking thread, not
-    // the daemon's: the queued task must still start, on the daemon thread.
-    watchdog(|| {
-        for _ in 0..20 {
-            let executor = DaemonExecutor::new(1).unwrap();
-            let pool = executor.pool();
-            let gate = Gate::new();
-            let (started_tx, started_rx) = signal();
-            let release = gate.receiver();
-            let slow = pool
-                .submit_to_thread(move || {
-                    started_tx.send_blocking(()).unwrap();
-                    let _ = release.recv_blocking();
-                })
-                .unwrap();
-            started_rx.recv_blocking().unwrap();
-            assert!(slow.cancel());
-            assert!(slow.wait().unwrap_err().is_cancelled());
-            let next = pool
-                .submit(async { std::thread::current().name().map(str::to_owned) })
-                .unwrap();
-            assert_eq!(pool.stats().queued, 1, "the next task waits for the closure's permit");
-            gate.open();
-            assert_eq!(next.wait().unwrap().as_deref(), Some(executor.thread_name()));
-        }
-    });
-}
-
-#[test]
-fn growing_a_daemon_from_a_plain_thread_starts_its_queued_tasks() {
-    watchdog(|| {
-        let executor = DaemonExecutor::new(1).unwrap();
-        let pool = executor.pool();
-        let gate = Gate::new();
-        let (started_tx, started_rx) = signal();
-        let handles: Vec<_> = (0..4)
-            .map(|_| {
-                let (gate, started) = (gate.clone(), started_tx.clone());
-                pool.submit(async move {
-                    started.send(()).await.unwrap();
-                    gate.wait().await;
-                })
-                .unwrap()
-            })
-            .collect();
-        started_rx.recv_blocking().unwrap();
-        assert_eq!(pool.stats().queued, 3);
-        pool.set_limit(4).unwrap();
-        // The three queued tasks start without any task ending first.
-        for _ in 0..3 {
-            started_rx.recv_blocking().unwrap();
-        }
-        assert_eq!(pool.stats().running, 4);
-        gate.open();
-        handles.into_iter().for_each(|h| h.wait().unwrap());
     });
 }

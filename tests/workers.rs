@@ -28,64 +28,62 @@ fn has_two_executor_threads() -> bool {
     threads >= 2
 }
 
-#[test]
-fn two_tasks_run_at_the_same_time_on_two_threads() {
+/// Runs `round` 20 times under a watchdog, one test at a time, where
+/// async-std has the two threads it needs.
+fn blocking_executor_threads(round: fn()) {
     if !has_two_executor_threads() {
         return;
     }
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    watchdog(|| {
-        for _ in 0..20 {
-            // Each task blocks its thread until the other one is running
-            // too: both must be on a thread at once.
-            let pool = TaskPool::new(2).unwrap();
-            let barrier = Arc::new(Barrier::new(2));
-            let handles: Vec<_> = (0..2)
-                .map(|_| {
-                    let barrier = Arc::clone(&barrier);
-                    pool.submit(async move {
-                        barrier.wait();
-                        std::thread::current().id()
-                    })
-                    .unwrap()
+    watchdog(move || (0..20).for_each(|_| round()));
+}
+
+#[test]
+fn two_tasks_run_at_the_same_time_on_two_threads() {
+    blocking_executor_threads(|| {
+        // Each task blocks its thread until the other one is running
+        // too: both must be on a thread at once.
+        let pool = TaskPool::new(2).unwrap();
+        let barrier = Arc::new(Barrier::new(2));
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let barrier = Arc::clone(&barrier);
+                pool.submit(async move {
+                    barrier.wait();
+                    std::thread::current().id()
                 })
-                .collect();
-            let threads: Vec<_> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
-            assert_ne!(threads[0], threads[1]);
-        }
+                .unwrap()
+            })
+            .collect();
+        let threads: Vec<_> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
+        assert_ne!(threads[0], threads[1]);
     });
 }
 
 #[test]
 fn a_task_that_blocks_its_thread_does_not_hold_up_the_task_it_woke() {
-    if !has_two_executor_threads() {
-        return;
-    }
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    watchdog(|| {
-        for _ in 0..20 {
-            // `waker` wakes `woken` from its own thread, then blocks that
-            // thread until `woken` has run: `woken` must run elsewhere.
-            let pool = TaskPool::new(2).unwrap();
-            let (wake_tx, wake_rx) = async_channel::bounded::<()>(1);
-            let (ran_tx, ran_rx) = async_channel::bounded::<()>(1);
-            let (listening_tx, listening_rx) = async_channel::bounded::<()>(1);
-            let woken = pool
-                .submit(async move {
-                    listening_tx.send(()).await.unwrap();
-                    wake_rx.recv().await.unwrap();
-                    ran_tx.send(()).await.unwrap();
-                })
-                .unwrap();
-            listening_rx.recv_blocking().unwrap();
-            let waker = pool
-                .submit(async move {
-                    wake_tx.send(()).await.unwrap();
-                    ran_rx.recv_blocking().unwrap();
-                })
-                .unwrap();
-            waker.wait().unwrap();
-            woken.wait().unwrap();
-        }
+    blocking_executor_threads(|| {
+        // `waker` wakes `woken` from its own thread, then blocks that
+        // thread until `woken` has run: `woken` must run elsewhere.
+        let pool = TaskPool::new(2).unwrap();
+        let (wake_tx, wake_rx) = async_channel::bounded::<()>(1);
+        let (ran_tx, ran_rx) = async_channel::bounded::<()>(1);
+        let (listening_tx, listening_rx) = async_channel::bounded::<()>(1);
+        let woken = pool
+            .submit(async move {
+                listening_tx.send(()).await.unwrap();
+                wake_rx.recv().await.unwrap();
+                ran_tx.send(()).await.unwrap();
+            })
+            .unwrap();
+        listening_rx.recv_blocking().unwrap();
+        let waker = pool
+            .submit(async move {
+                wake_tx.send(()).await.unwrap();
+                ran_rx.recv_blocking().unwrap();
+            })
+            .unwrap();
+        waker.wait().unwrap();
+        woken.wait().unwrap();
     });
 }

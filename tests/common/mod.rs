@@ -418,3 +418,14 @@ pub fn watch_thread_exit(executor: &taskpool::DaemonExecutor) -> std::sync::mpsc
         .unwrap();
     rx
 }
+
+/// A `TaskPool` and a `DaemonExecutor`'s pool with the same limit, named,
+/// so that a property can be checked on both kinds of pool. The executor
+/// comes along to keep its thread alive while its pool is used.
+pub fn both_pool_kinds(limit: usize) -> Vec<(&'static str, taskpool::TaskPool, Option<taskpool::DaemonExecutor>)> {
+    let executor = taskpool::DaemonExecutor::new(limit).unwrap();
+    vec![
+        ("TaskPool", taskpool::TaskPool::new(limit).unwrap(), None),
+        ("DaemonExecutor", executor.pool().clone(), Some(executor)),
+    ]
+}
