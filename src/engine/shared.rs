@@ -447,7 +447,9 @@ impl PoolShared {
     pub(crate) fn start_queued(&self) {
         loop {
             fence(Ordering::SeqCst);
-            if self.queue.is_empty() || self.limiter.available() == 0 {
+            // Tokens first: while tasks queue, the count rarely changes and
+            // stays in this core's cache, where the queue's ends move.
+            if self.limiter.available() == 0 || self.queue.is_empty() {
                 return;
             }
             if !self.starts_here() {
