@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use common::{Recorder, watchdog};
+use common::{Gate, Recorder, quiet_planned_panics, running, watchdog};
 use taskpool::{DEFAULT_THREAD_NAME, DaemonExecutor};
 
 #[test]
@@ -176,4 +176,34 @@ fn debug_shows_the_useful_numbers_without_blocking() {
     }
     let text = format!("{:?}", executor.pool());
     assert!(text.contains("limit: 3"), "{text}");
+}
+
+#[test]
+fn a_long_run_of_local_closures_that_panic_ends_each_without_deepening_the_stack() {
+    // Each closure panics while its task starts, so the task ends at once
+    // and hands its permit to the next queued one: a start inside an end
+    // inside a start would overflow the daemon thread's stack long before
+    // 20 000 of them.
+    quiet_planned_panics();
+    watchdog(|| {
+        let executor = DaemonExecutor::new(1).unwrap();
+        let gate = Gate::new();
+        let blocker = running(executor.pool(), &gate, ());
+        let handles: Vec<_> = (0..20_000)
+            .map(|_| {
+                executor
+                    .submit_local(|| -> std::future::Ready<()> { panic!("planned panic: no future") })
+                    .unwrap()
+            })
+            .collect();
+        gate.open();
+        blocker.wait().unwrap();
+        for handle in handles {
+            assert_eq!(
+                handle.wait().unwrap_err().panic_message(),
+                Some("planned panic: no future")
+            );
+        }
+        assert_eq!(executor.pool().stats().panicked, 20_000);
+    });
 }

@@ -278,13 +278,19 @@ where
         };
         match made {
             Ok(future) => rt::spawn_local(Run::new(future, start)),
-            Err(payload) => {
-                report::log_panic(start.task.core().label(), payload.as_ref());
-                let mut run = Box::pin(Run::new(std::future::pending::<F::Output>(), start));
-                run.as_mut().finish(Exit::Panicked(payload));
-            }
+            // The task still ends in a poll of its own, where its runner
+            // catches the panic again (without printing it twice) and logs
+            // it: ending it here, inside the start, would start the next
+            // queued task inside this one, and a long run of closures that
+            // panic would nest one start per task on the stack.
+            Err(payload) => rt::spawn_local(Run::new(resume::<F::Output>(payload), start)),
         }
     }
+}
+
+/// A future that resumes a caught panic when first polled.
+async fn resume<T>(payload: Box<dyn std::any::Any + Send>) -> T {
+    std::panic::resume_unwind(payload)
 }
 
 /// A blocking closure, run on the blocking thread pool under the permit.
