@@ -46,7 +46,7 @@ fn a_submit_racing_the_last_task_end_is_never_stranded() {
 }
 
 #[test]
-fn an_ending_task_starts_the_front_of_the_queue_under_its_own_token() {
+fn every_queued_task_starts_once_and_under_the_limit_as_tasks_end() {
     // Every task but the first few queues; each end must start exactly one
     // more, and never more than the limit at once.
     watchdog(|| {

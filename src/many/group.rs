@@ -427,8 +427,7 @@ where
     pub fn build_task(&self) -> GroupTaskBuilder<'_, T> {
         GroupTaskBuilder {
             group: self,
-            name: None,
-            timeout: None,
+            task: self.pool.build_task(),
         }
     }
 
@@ -493,8 +492,8 @@ where
 #[must_use = "a task builder does nothing until one of its submit methods is called"]
 pub struct GroupTaskBuilder<'a, T> {
     group: &'a TaskGroup<T>,
-    name: Option<Arc<str>>,
-    timeout: Option<Duration>,
+    /// The pool's builder, holding the options.
+    task: TaskBuilder<'a>,
 }
 
 impl<'a, T> GroupTaskBuilder<'a, T>
@@ -514,7 +513,7 @@ where
     /// assert!(err.to_string().starts_with("task") && err.to_string().contains("(fetch)"));
     /// ```
     pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
-        self.name = Some(name.into());
+        self.task = self.task.name(name);
         self
     }
 
@@ -543,20 +542,8 @@ where
     /// assert!(group.build_task().timeout(Duration::ZERO).submit(async { Ok(()) }).unwrap_err().is_invalid_timeout());
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.task = self.task.timeout(timeout);
         self
-    }
-
-    /// The pool's builder, with these options.
-    fn pool_builder(&self) -> TaskBuilder<'a> {
-        let mut builder = self.group.pool.build_task();
-        if let Some(name) = &self.name {
-            builder = builder.name(Arc::clone(name));
-        }
-        if let Some(timeout) = self.timeout {
-            builder = builder.timeout(timeout);
-        }
-        builder
     }
 
     /// Submits the task to the group; see [`TaskGroup::submit`].
@@ -588,10 +575,7 @@ where
     {
         let member = self.group.member(future);
         let key = member.key;
-        let handle = self
-            .pool_builder()
-            .submit(member)
-            .map_err(|e| e.map_inner(|m| m.future))?;
+        let handle = self.task.submit(member).map_err(|e| e.map_inner(|m| m.future))?;
         Ok(self.group.add(key, handle))
     }
 
@@ -618,7 +602,7 @@ where
     {
         let member = self.group.member(future);
         let key = member.key;
-        let handle = self.pool_builder().try_submit(member).map_err(member_back)?;
+        let handle = self.task.try_submit(member).map_err(member_back)?;
         Ok(self.group.add(key, handle))
     }
 
@@ -653,7 +637,7 @@ where
         let member = self.group.member(future);
         let key = member.key;
         let handle = self
-            .pool_builder()
+            .task
             .submit_async(member)
             .await
             .map_err(|e| e.map_inner(|m| m.future))?;
@@ -678,10 +662,7 @@ fn member_back<F: Future>(e: TrySubmitError<Member<F>>) -> TrySubmitError<F> {
 
 impl<T> fmt::Debug for GroupTaskBuilder<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GroupTaskBuilder")
-            .field("name", &self.name)
-            .field("timeout", &self.timeout)
-            .finish()
+        f.debug_struct("GroupTaskBuilder").field("task", &self.task).finish()
     }
 }
 
