@@ -371,7 +371,10 @@ pub enum ConfigError {
     ZeroBuffer,
     /// The daemon thread's name contains a NUL byte.
     InvalidThreadName,
-    /// The operating system refused to start the daemon thread.
+    /// The operating system refused to start a thread the executor needs:
+    /// a daemon's thread, or a `TaskPool`'s driver thread (needed only when
+    /// the runtime itself could not spawn the driver, e.g. under a logger
+    /// that panics).
     ThreadSpawn(io::Error),
 }
 
@@ -388,7 +391,7 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::ZeroBuffer => f.write_str("the map buffer must be at least 1"),
             ConfigError::InvalidThreadName => f.write_str("the thread name must not contain a NUL byte"),
-            ConfigError::ThreadSpawn(_) => f.write_str("failed to spawn the daemon thread"),
+            ConfigError::ThreadSpawn(_) => f.write_str("failed to spawn the executor's thread"),
         }
     }
 }

@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering;
 
 use crate::builder::TaskBuilder;
 use crate::engine::report::UnobservedFailure;
-use crate::engine::rt;
 use crate::engine::shared::{PoolConfig, PoolShared, Runtime, UnobservedHook};
 use crate::engine::stats::Stats;
 use crate::error::{ConfigError, SubmitError, TrySubmitError};
@@ -79,7 +78,8 @@ impl TaskPool {
     ///
     /// [`ConfigError::ZeroLimit`] if `limit` is zero;
     /// [`ConfigError::LimitTooLarge`] if it is above
-    /// [`MAX_LIMIT`](Self::MAX_LIMIT).
+    /// [`MAX_LIMIT`](Self::MAX_LIMIT); [`ConfigError::ThreadSpawn`] as for
+    /// [`TaskPoolBuilder::build`].
     ///
     /// # Examples
     ///
@@ -542,7 +542,8 @@ impl TaskPoolBuilder {
     /// [`ConfigError::ZeroLimit`] or [`ConfigError::ZeroQueueCapacity`];
     /// [`ConfigError::LimitTooLarge`] or
     /// [`ConfigError::QueueCapacityTooLarge`] above
-    /// [`TaskPool::MAX_LIMIT`].
+    /// [`TaskPool::MAX_LIMIT`]; [`ConfigError::ThreadSpawn`] if the pool's
+    /// driver needed a thread of its own and the system refused it.
     ///
     /// # Examples
     ///
@@ -554,7 +555,7 @@ impl TaskPoolBuilder {
     /// ```
     pub fn build(self) -> Result<TaskPool, ConfigError> {
         let shared = PoolShared::new(self.config()?, Runtime::Global);
-        rt::spawn(Arc::clone(&shared).drive());
+        shared.start_driver().map_err(ConfigError::ThreadSpawn)?;
         Ok(TaskPool::from_shared(shared))
     }
 }

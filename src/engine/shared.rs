@@ -38,6 +38,7 @@ use crate::engine::mode::ShutdownMode;
 use crate::engine::outcome::{Refusal, TaskLabel};
 use crate::engine::report;
 use crate::engine::report::UnobservedFailure;
+use crate::engine::rt;
 use crate::engine::stats::{Counts, Ended, Stats};
 use crate::engine::task::{Cell, Job, Payload, TaskId, TaskOptions, TaskRef};
 use crate::engine::util::{Either, deadline_after, lock, race};
@@ -647,6 +648,26 @@ impl PoolShared {
     }
 
     // ----- the driver -----
+
+    /// Starts a global pool's driver on the runtime. If the runtime cannot
+    /// spawn it (a logger that panics while async-std logs the spawn), the
+    /// driver runs on a thread of its own instead: without it, the pool
+    /// would never say it has stopped, and a shutdown deadline would never
+    /// fire.
+    ///
+    /// # Errors
+    ///
+    /// The error of that thread's spawn, if it is needed and fails.
+    pub(crate) fn start_driver(self: &Arc<Self>) -> std::io::Result<()> {
+        if rt::spawn(Arc::clone(self).drive()) {
+            return Ok(());
+        }
+        let driver = Arc::clone(self);
+        std::thread::Builder::new()
+            .name("taskpool-driver".into())
+            .spawn(move || crate::engine::util::block_on_here(driver.drive()))
+            .map(drop)
+    }
 
     /// Runs the pool until it is closed and idle (so drained): does the
     /// starts a daemon deferred to its thread, and the watchdog's deadline.
