@@ -21,9 +21,10 @@ use crate::shutdown::{Shutdown, ShutdownMode};
 /// outside a runtime. Tasks run on async-std's global executor threads (a
 /// [`DaemonExecutor`](crate::DaemonExecutor) runs them on one dedicated
 /// thread instead): the pool's own workers, at most one per executor
-/// thread, run them, rather than one async-std task per pool task. The limit is enforced with a channel of `limit` tokens:
-/// a task takes one when it starts and its runner gives it back when the
-/// task ends, however it ends — value, panic, cancel or timeout.
+/// thread, run them, rather than one async-std task per pool task. The
+/// limit is enforced with a channel of `limit` tokens: a task takes one
+/// when it starts and its runner gives it back when the task ends, however
+/// it ends — value, panic, cancel or timeout.
 ///
 /// The pool is cheap to clone (an `Arc`); clones share the same limit and
 /// queue. Dropping the last clone [closes](TaskPool::close) the pool:
