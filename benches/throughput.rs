@@ -7,6 +7,11 @@
 //! 2. From a plain thread (sync code submits and waits): `DaemonExecutor` vs
 //!    C_plain (tokio from a plain thread), F (naive async-std daemon),
 //!    F_inline (bare hand-off, body inline, no limiter).
+//! 3. From a plain thread, against the Python seed's structure:
+//!    `DaemonExecutor` vs `benches/python/seed_peer.py` (an asyncio loop on a
+//!    daemon thread, `run_coroutine_threadsafe`, `asyncio.Semaphore(N)`), per
+//!    task, the Python side at M/20; skipped, with a line saying why, when
+//!    `python3` cannot run. Not in the criterion groups.
 //!
 //! Each comparison runs R rounds; a round runs the crate's side and the
 //! peer's once each (the order flips every round), and its ratio is the
@@ -17,10 +22,12 @@
 //! times are context, not claims.
 //!
 //! `cargo bench --bench throughput [-- FILTER]`; `TASKPOOL_BENCH_QUICK=1`
-//! for the quick mode.
+//! for the quick mode; `TASKPOOL_BENCH_NO_CRITERION=1` stops after the
+//! ratio table.
 
 mod common;
 
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -41,6 +48,9 @@ fn higher_is_better_2_0(r: f64) -> bool {
 }
 fn higher_is_better_0_8(r: f64) -> bool {
     r >= 0.8
+}
+fn higher_is_better_75(r: f64) -> bool {
+    r >= 75.0
 }
 fn no_target(_: f64) -> bool {
     true
@@ -169,6 +179,138 @@ fn from_plain_thread(mode: Mode) -> Vec<Row> {
     rows
 }
 
+// ---------------------------------------------------------------------------
+// From a plain thread, against the Python seed's structure
+// ---------------------------------------------------------------------------
+
+/// The Python side runs M / `PYTHON_DIVISOR` tasks per round (10 000 in full
+/// mode): at ~100× the crate's per-task cost, M tasks would take seconds a
+/// round. Its ratio is therefore per task, not per run.
+const PYTHON_DIVISOR: u64 = 20;
+
+/// The script reproducing the seed's structure; see its docstring.
+const PYTHON_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/python/seed_peer.py");
+
+const PYTHON_MEANING: &str = "Python ns/task (at M/20) / crate ns/task (at M)";
+
+/// The Python seed peer: `python3 benches/python/seed_peer.py M_py N 1`, one
+/// process per round. The process builds an asyncio loop on a daemon thread
+/// and one `asyncio.Semaphore(N)` on it, runs one untimed warm-up round of
+/// M_py/10 tasks, then times one round: the main (plain) thread submits M_py
+/// bodies with `asyncio.run_coroutine_threadsafe`, each under
+/// `async with sem:` (count in, `await asyncio.sleep(0)`, count out, return
+/// `i + 1`), and waits every `concurrent.futures.Future`'s `.result()` in
+/// order, checking `i + 1` and `MAX_ACTIVE <= N`. It prints the seconds
+/// (`time.perf_counter`) around submit + wait only, so interpreter start,
+/// loop building and the warm-up are outside the clock.
+struct PythonSeed {
+    /// `python3 --version`, for the report.
+    version: String,
+}
+
+impl PythonSeed {
+    /// Whether `python3` runs here; the reason it does not, otherwise.
+    fn probe() -> Result<PythonSeed, String> {
+        let out = Command::new("python3")
+            .arg("--version")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => "python3 is not on PATH".to_string(),
+                _ => format!("python3 could not be started: {e}"),
+            })?;
+        if !out.status.success() {
+            return Err(format!(
+                "`python3 --version` failed ({}): {}",
+                out.status,
+                last_line(&out.stderr)
+            ));
+        }
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        Ok(PythonSeed { version })
+    }
+
+    /// One timed round of `m` tasks, limit `n`, in a fresh process.
+    fn round(&self, m: u64, n: usize) -> Result<Duration, String> {
+        let out = Command::new("python3")
+            .arg(PYTHON_SCRIPT)
+            .args([m.to_string(), n.to_string(), "1".to_string()])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("python3 could not be started: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "seed_peer.py failed ({}): {}",
+                out.status,
+                last_line(&out.stderr)
+            ));
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let seconds: Vec<f64> = stdout.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        match seconds[..] {
+            [s] if s.is_finite() && s > 0.0 => Ok(Duration::from_secs_f64(s)),
+            _ => Err(format!(
+                "seed_peer.py printed {:?}, not one time in seconds",
+                stdout.trim()
+            )),
+        }
+    }
+}
+
+fn last_line(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("(no message)")
+        .trim()
+        .to_string()
+}
+
+/// `DaemonExecutor` (the crate side of `from_plain_thread`, at M) vs the
+/// Python seed peer (at M / `PYTHON_DIVISOR`). Like `compare`: one untimed
+/// warm-up of the crate side at M/10 (the Python process warms up on its
+/// own), then R rounds, each one crate run in this process and one Python
+/// process, the order flipping every round; a round's ratio is Python's ns
+/// per task over the crate's. `Ok(None)` if the filter leaves it out;
+/// `Err(reason)` if `python3` cannot run or a Python round fails: the bench
+/// goes on without the row.
+fn python_seed(mode: Mode) -> Result<Option<Row>, String> {
+    if !selected("plain_thread/python_seed") {
+        return Ok(None);
+    }
+    let python = PythonSeed::probe()?;
+    let n = LIMIT;
+    let m = mode.tasks();
+    let m_py = (m / PYTHON_DIVISOR).max(1);
+    let mut row = Row::new(
+        "plain_thread: DaemonExecutor vs Python seed (run_coroutine_threadsafe + asyncio.Semaphore)",
+        PYTHON_MEANING,
+        ">= 75",
+        higher_is_better_75,
+    );
+    println!(
+        "  Python seed peer: {} (`python3`), M_py = M/{PYTHON_DIVISOR} = {m_py} tasks, one process per round; \
+         ratio per task",
+        python.version
+    );
+    let executor = daemon_executor(n);
+    crate_daemon(&executor, m / 10);
+    for round in 0..mode.rounds() {
+        let (c, p) = if round % 2 == 0 {
+            let c = crate_daemon(&executor, m);
+            (c, python.round(m_py, n)?)
+        } else {
+            let p = python.round(m_py, n)?;
+            (crate_daemon(&executor, m), p)
+        };
+        let (crate_ns, python_ns) = (ns_per_task(c, m), ns_per_task(p, m_py));
+        row.push(python_ns / crate_ns, crate_ns, python_ns);
+        row.print_round();
+    }
+    Ok(Some(row))
+}
+
 /// Criterion's view of the same runs, for its report: each side timed on
 /// its own (flat sampling, one run of M tasks per iteration).
 fn criterion_groups(mode: Mode) {
@@ -240,7 +382,21 @@ fn main() {
     print_header("throughput", mode);
     let mut rows = in_runtime(mode);
     rows.extend(from_plain_thread(mode));
+    let python_skipped = match python_seed(mode) {
+        Ok(row) => {
+            rows.extend(row);
+            None
+        }
+        Err(reason) => {
+            println!("  SKIPPED plain_thread/python_seed (the Python seed peer): {reason}");
+            Some(reason)
+        }
+    };
     print_table("throughput", &rows);
+    if let Some(reason) = python_skipped {
+        println!("(not in the table: plain_thread/python_seed, skipped: {reason})");
+        println!();
+    }
     if mode == Mode::Full && std::env::var_os("TASKPOOL_BENCH_NO_CRITERION").is_none() {
         criterion_groups(mode);
     }
