@@ -135,9 +135,9 @@ impl<'a> TaskBuilder<'a> {
     {
         let options = self.options();
         self.shared
-            .submit(Spawned(future), options, Admit::Block)
+            .submit(Spawned::new(future), options, Admit::Block)
             .map(TaskHandle::new)
-            .map_err(|(refusal, payload)| SubmitError::new(refusal, payload.0))
+            .map_err(|(refusal, payload)| SubmitError::new(refusal, payload.into_inner()))
     }
 
     /// Submits a future without ever waiting; see
@@ -163,9 +163,9 @@ impl<'a> TaskBuilder<'a> {
     {
         let options = self.options();
         self.shared
-            .submit(Spawned(future), options, Admit::Try)
+            .submit(Spawned::new(future), options, Admit::Try)
             .map(TaskHandle::new)
-            .map_err(|(refusal, payload)| TrySubmitError::new(refusal, payload.0))
+            .map_err(|(refusal, payload)| TrySubmitError::new(refusal, payload.into_inner()))
     }
 
     /// Submits a future, waiting asynchronously for queue space; see
@@ -202,10 +202,10 @@ impl<'a> TaskBuilder<'a> {
     {
         let options = self.options();
         self.shared
-            .submit_async(Spawned(future), options)
+            .submit_async(Spawned::new(future), options)
             .await
             .map(TaskHandle::new)
-            .map_err(|(refusal, payload)| SubmitError::new(refusal, payload.0))
+            .map_err(|(refusal, payload)| SubmitError::new(refusal, payload.into_inner()))
     }
 
     /// Submits a blocking closure; see

@@ -179,7 +179,7 @@ impl<T> TaskHandle<T> {
     /// assert!(!done.cancel(), "already finished with a value");
     /// ```
     pub fn cancel(&self) -> bool {
-        self.task.cancel()
+        Arc::clone(&self.task).cancel()
     }
 
     /// A handle that can only cancel this task, for another thread to hold
@@ -405,11 +405,6 @@ impl<T> TaskHandle<T> {
         Arc::clone(&self.task)
     }
 
-    /// The task, borrowed (for [`cancel_batch`](crate::engine::task::cancel_batch)).
-    pub(crate) fn task(&self) -> &dyn TaskRef<T> {
-        &*self.task
-    }
-
     /// The outcome of a task known to be finished, without blocking; `None`
     /// if it is not finished.
     pub(crate) fn take_finished(self) -> Option<Result<T, TaskError>> {
@@ -483,7 +478,7 @@ impl CancelHandle {
     /// assert!(!canceller.cancel(), "it already ended with a value");
     /// ```
     pub fn cancel(&self) -> bool {
-        self.task.cancel()
+        Arc::clone(&self.task).cancel()
     }
 
     /// Whether the task has ended, however it did.

@@ -156,7 +156,10 @@
 //! All async-std calls live in one private module, so the planned move to
 //! smol (async-std's successor) stays a one-module change.
 
-#![forbid(unsafe_code)]
+// One `unsafe` block in the crate, allowed where it is: pinning a task's
+// future in place in its cell (`engine/cell.rs`), which saves an
+// allocation per task (BENCHMARKS.md, "One allocation per task").
+#![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
 mod builder;

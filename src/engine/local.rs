@@ -1,4 +1,5 @@
-//! The daemon thread's executor: a run queue of `async-task` runnables.
+//! The daemon thread's executor: a run queue of runnables (task cells and
+//! `async-task` runnables, see `sched.rs`).
 //!
 //! Every task of a daemon pool runs on its thread, so the executor needs
 //! no work stealing and no sleepers: a queue of runnables (filled from any
@@ -12,10 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
-use async_task::Runnable;
 use atomic_waker::AtomicWaker;
 use concurrent_queue::ConcurrentQueue;
 
+use crate::engine::sched::Runnable;
 use crate::engine::shared::PoolId;
 
 /// How many tasks the loop runs before it lets `block_on` (and so the
@@ -38,7 +39,8 @@ impl RunQueue {
         })
     }
 
-    fn schedule(&self, runnable: Runnable) {
+    /// Queues `runnable` for the loop's thread, from any thread.
+    pub(crate) fn schedule(&self, runnable: Runnable) {
         // An unbounded queue that is never closed: the push cannot fail.
         let _ = self.runnables.push(runnable);
         self.waker.wake();
@@ -49,7 +51,7 @@ impl RunQueue {
     /// spawned them.
     pub(crate) fn spawn<F: Future<Output = ()> + Send + 'static>(self: &Arc<Self>, future: F) {
         let queue = Arc::clone(self);
-        let (runnable, task) = async_task::spawn(future, move |runnable| queue.schedule(runnable));
+        let (runnable, task) = async_task::spawn(future, move |runnable| queue.schedule(Runnable::Task(runnable)));
         task.detach();
         runnable.schedule();
     }
@@ -84,7 +86,7 @@ thread_local! {
 pub(crate) fn spawn<F: Future<Output = ()> + 'static>(future: F) {
     let queue = CURRENT.with(|current| current.borrow().clone());
     let queue = queue.expect("local tasks are spawned only on a daemon thread");
-    let (runnable, task) = async_task::spawn_local(future, move |runnable| queue.schedule(runnable));
+    let (runnable, task) = async_task::spawn_local(future, move |runnable| queue.schedule(Runnable::Task(runnable)));
     task.detach();
     runnable.schedule();
 }
@@ -141,10 +143,11 @@ pub(crate) async fn run<F: Future>(queue: Arc<RunQueue>, main: F) -> F::Output {
         Poll::Pending
     })
     .await;
-    // Runnables hold the queue through their schedule closures: break the
-    // cycle by dropping them (each drop cancels its task).
+    // Runnables hold the queue (through their schedule closures, or their
+    // cells' pool): break the cycle by dropping them unrun (each ends its
+    // task as cancelled).
     while let Ok(runnable) = queue.runnables.pop() {
-        drop(runnable);
+        runnable.abandon();
     }
     out
 }

@@ -13,8 +13,10 @@
 //! | module | what |
 //! |---|---|
 //! | [`shared`] | one pool's state: admission, the FIFO queue, starting queued tasks by token hand-off, shutdown |
-//! | [`task`] | a task's cell: state, payload, outcome slot, waker |
-//! | [`run`] | the future that runs one task under its permit, with its timeout |
+//! | [`task`] | a task's core: state, outcome slot, waiters; the views of a task |
+//! | [`cell`] | a task's one allocation: core and payload; the runner of a future polled in place |
+//! | [`run`] | the poll every runner makes; the runner of a closure's task |
+//! | [`sched`] | what the run queues hold |
 //! | [`limiter`] | the channel-permit limiter |
 //! | [`workers`] | a global pool's run queues and the workers that run its tasks |
 //! | [`local`] | the daemon thread's run queue and loop |
@@ -22,6 +24,7 @@
 //! | [`outcome`], [`mode`], [`stats`], [`report`] | outcomes, shutdown modes, counts, contained logging |
 //! | [`util`] | locks, deadlines, blocking on a future from a plain thread |
 
+pub(crate) mod cell;
 pub(crate) mod limiter;
 pub(crate) mod local;
 pub(crate) mod mode;
@@ -29,6 +32,7 @@ pub(crate) mod outcome;
 pub(crate) mod report;
 pub(crate) mod rt;
 pub(crate) mod run;
+pub(crate) mod sched;
 pub(crate) mod shared;
 pub(crate) mod stats;
 pub(crate) mod task;

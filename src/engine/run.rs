@@ -1,13 +1,16 @@
-//! The runner: the future the executor actually polls for a task.
+//! Running a task under its permit: the poll every runner makes, and the
+//! runner of the payloads that are not polled in their cell.
 //!
-//! [`Run`] owns the task's future and its permit. On every poll it checks for
-//! a cancel, polls the future inside `catch_unwind`, then the per-task
-//! timer. When the task ends, however it ends, the runner drops the future
-//! (catching a panic from its `Drop`), publishes the outcome, and only then
-//! gives the permit back. So every task counted as running holds a permit,
-//! and the stats never show more running than the limit. If the executor
-//! drops the runner unfinished, `PinnedDrop` does the same and publishes
-//! `Cancelled`.
+//! A task's future is polled by [`poll_guarded`]: it checks for a cancel,
+//! polls the future inside `catch_unwind`, then the per-task timer. A
+//! `Send` future is polled in place by its cell (`cell.rs`); a daemon's
+//! local closure and a blocking closure start a [`Run`] instead, a future
+//! spawned on their executor that owns what they make. Either way, when the
+//! task ends, however it ends, the runner drops the future (catching a
+//! panic from its `Drop`), publishes the outcome, and only then gives the
+//! permit back. So every task counted as running holds a permit, and the
+//! stats never show more running than the limit. If the executor drops a
+//! runner unfinished, it does the same and publishes `Cancelled`.
 
 use std::cell::Cell as StdCell;
 use std::future::Future;
@@ -24,7 +27,7 @@ use crate::engine::limiter::Token;
 use crate::engine::report;
 use crate::engine::rt;
 use crate::engine::shared::{PoolId, PoolShared, Runtime};
-use crate::engine::task::{Exit, Payload, Start, TaskId, TaskRef};
+use crate::engine::task::{Exit, Payload, Start, TaskCore, TaskId, TaskRef};
 
 /// A per-task timeout this long or longer means "no timeout": it cannot
 /// expire in practice, and the timer could not represent its deadline.
@@ -74,15 +77,64 @@ pin_project! {
     }
 }
 
+/// A task's per-task timeout, running from its start.
+pub(crate) struct Timer {
+    delay: Delay,
+    after: Duration,
+}
+
+impl Timer {
+    /// The timer of a task with `timeout`, started now; `None` without one
+    /// (or with one too long to ever expire).
+    pub(crate) fn new(timeout: Option<Duration>) -> Option<Timer> {
+        timeout.filter(|t| *t < FOREVER).map(|after| Timer {
+            delay: Delay::new(after),
+            after,
+        })
+    }
+}
+
+/// Polls a task's future once, as every runner does: a cancel first, then
+/// `poll` (with the task marked current on this thread, its panic caught
+/// and logged), then the timer. `Ready` says how the task ended.
+pub(crate) fn poll_guarded<T>(
+    core: &TaskCore<T>,
+    poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    timer: Option<&mut Timer>,
+    cx: &mut Context<'_>,
+) -> Poll<Exit<T>> {
+    if core.is_cancel_requested() {
+        return Poll::Ready(Exit::Cancelled);
+    }
+    let polled = {
+        let _entered = Entered::enter(core.pool().id(), core.id());
+        catch_unwind(AssertUnwindSafe(|| poll(cx)))
+    };
+    match polled {
+        Ok(Poll::Ready(value)) => Poll::Ready(Exit::Value(value)),
+        Err(payload) => {
+            report::log_panic(core.label(), payload.as_ref());
+            Poll::Ready(Exit::Panicked(payload))
+        }
+        Ok(Poll::Pending) => match timer {
+            Some(timer) => match Pin::new(&mut timer.delay).poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Exit::TimedOut(timer.after)),
+                Poll::Pending => Poll::Pending,
+            },
+            None => Poll::Pending,
+        },
+    }
+}
+
 pin_project! {
-    /// A task's future under its permit. See the module docs.
+    /// The runner of a payload not polled in its cell. See the module docs.
     pub(crate) struct Run<F: Future> {
         #[pin]
         slot: Slot<F>,
         // `None` once the outcome is published.
         task: Option<Arc<dyn TaskRef<F::Output>>>,
         permit: Option<Held>,
-        timer: Option<(Delay, Duration)>,
+        timer: Option<Timer>,
         key: usize,
     }
 
@@ -114,12 +166,11 @@ impl<F: Future> Run<F> {
         timeout: Option<Duration>,
         key: usize,
     ) -> Run<F> {
-        let timer = timeout.filter(|t| *t < FOREVER).map(|t| (Delay::new(t), t));
         Run {
             slot: Slot::Live { future },
             task: Some(task),
             permit: Some(permit),
-            timer,
+            timer: Timer::new(timeout),
             key,
         }
     }
@@ -137,7 +188,7 @@ impl<F: Future> Run<F> {
         // the task's cell, it would be the last reference to the executor's
         // task and free it on whichever thread drops the handle, which is a
         // cross-thread free (and lock traffic in the allocator) per task.
-        drop(core.runner.take());
+        task.clear_runner();
         core.complete(exit, *this.key);
         if let Some(permit) = this.permit.take() {
             permit.release(core.pool());
@@ -154,36 +205,15 @@ impl<F: Future> Future for Run<F> {
             let Some(task) = this.task.as_ref() else {
                 return Poll::Ready(());
             };
-            let core = task.core();
             // Register before checking, so a cancel that lands after the
             // check finds the waker (see `TaskCore::cancel_with`).
-            core.runner.register(cx.waker());
-            if core.is_cancel_requested() {
-                Exit::Cancelled
-            } else {
-                let SlotProj::Live { future } = this.slot.project() else {
-                    unreachable!("a runner with a task has a future");
-                };
-                let polled = {
-                    let _entered = Entered::enter(core.pool().id(), core.id());
-                    catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
-                };
-                match polled {
-                    Ok(Poll::Ready(value)) => Exit::Value(value),
-                    Err(payload) => {
-                        report::log_panic(core.label(), payload.as_ref());
-                        Exit::Panicked(payload)
-                    }
-                    Ok(Poll::Pending) => {
-                        let Some((delay, after)) = this.timer else {
-                            return Poll::Pending;
-                        };
-                        if Pin::new(delay).poll(cx).is_pending() {
-                            return Poll::Pending;
-                        }
-                        Exit::TimedOut(*after)
-                    }
-                }
+            task.register_runner(cx.waker());
+            let SlotProj::Live { future } = this.slot.project() else {
+                unreachable!("a runner with a task has a future");
+            };
+            match poll_guarded(task.core(), |cx| future.poll(cx), this.timer.as_mut(), cx) {
+                Poll::Ready(exit) => exit,
+                Poll::Pending => return Poll::Pending,
             }
         };
         self.finish(exit);
@@ -239,8 +269,24 @@ where
     }
 }
 
-/// A `Send` future, the common payload.
-pub(crate) struct Spawned<F>(pub(crate) F);
+pin_project! {
+    /// A `Send` future, the common payload: polled in place by its cell.
+    pub(crate) struct Spawned<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F> Spawned<F> {
+    pub(crate) fn new(future: F) -> Spawned<F> {
+        Spawned { future }
+    }
+
+    /// The future back (for a refused submit).
+    pub(crate) fn into_inner(self) -> F {
+        self.future
+    }
+}
 
 impl<F> Payload for Spawned<F>
 where
@@ -248,10 +294,14 @@ where
     F::Output: Send + 'static,
 {
     type Output = F::Output;
+    const IN_PLACE: bool = true;
 
-    fn launch(self, start: Start<F::Output>) {
-        let pool = Arc::clone(start.task.core().pool());
-        spawn_send(&pool, Run::new(self.0, start));
+    fn poll_in_place(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.project().future.poll(cx)
+    }
+
+    fn launch(self, _: Start<F::Output>) {
+        unreachable!("a future is polled in its cell");
     }
 }
 
@@ -266,6 +316,11 @@ where
 {
     type Output = F::Output;
     const STARTS_ANYWHERE: bool = false;
+    const IN_PLACE: bool = false;
+
+    fn poll_in_place(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<F::Output> {
+        unreachable!("a local closure starts a runner of its own");
+    }
 
     fn launch(self, start: Start<F::Output>) {
         debug_assert_eq!(start.task.core().pool().runtime(), Runtime::Daemon);
@@ -302,6 +357,11 @@ where
     T: Send + 'static,
 {
     type Output = T;
+    const IN_PLACE: bool = false;
+
+    fn poll_in_place(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<T> {
+        unreachable!("a blocking closure starts a runner of its own");
+    }
 
     /// The closure and the runner share the permit, and it goes back when
     /// the last of them is done. Normally that is the runner, after it has

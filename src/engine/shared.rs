@@ -32,6 +32,7 @@ use concurrent_queue::{ConcurrentQueue, PushError};
 use event_listener::{Event, Listener};
 use slab::Slab;
 
+use crate::engine::cell::Cell;
 use crate::engine::limiter::{Limiter, Token};
 use crate::engine::local::RunQueue;
 use crate::engine::mode::ShutdownMode;
@@ -39,8 +40,9 @@ use crate::engine::outcome::{Refusal, TaskLabel};
 use crate::engine::report;
 use crate::engine::report::UnobservedFailure;
 use crate::engine::rt;
+use crate::engine::sched::Runnable;
 use crate::engine::stats::{Counts, Ended, Stats};
-use crate::engine::task::{Cell, Job, Payload, TaskId, TaskOptions, TaskRef};
+use crate::engine::task::{Job, Payload, TaskId, TaskOptions, TaskRef};
 use crate::engine::util::{Either, deadline_after, lock, race};
 use crate::engine::workers::Workers;
 
@@ -354,7 +356,7 @@ impl PoolShared {
             drop(permit);
             return Err((payload, options));
         }
-        let cell = Arc::new(Cell::new(payload, None, options, Arc::clone(self)));
+        let cell = Cell::new(payload, None, options, Arc::clone(self));
         if let Err(token) = Arc::clone(&cell).start(permit.into_token()) {
             debug_assert!(false, "nobody else holds a task being submitted");
             self.pass_on(token);
@@ -371,7 +373,7 @@ impl PoolShared {
         slot: Option<Token>,
         options: TaskOptions<P::Output>,
     ) -> Result<Arc<dyn TaskRef<P::Output>>, P> {
-        let cell = Arc::new(Cell::new(payload, slot, options, Arc::clone(self)));
+        let cell = Cell::new(payload, slot, options, Arc::clone(self));
         // Counted before it is queued: a token holder may start it at once.
         // Release: a snapshot that counts the task as started sees this.
         self.submitted.fetch_add(1, Ordering::Release);
@@ -494,18 +496,25 @@ impl PoolShared {
     // ----- task lifecycle hooks -----
 
     /// A task starts: count it, register it for a deadline abort, log it.
-    /// Returns its registry key.
-    pub(crate) fn on_start(&self, job: Arc<dyn Job>) -> usize {
+    /// Returns its registry key, and whether a deadline abort already
+    /// passed (the caller then cancels it, once it is set up to run).
+    pub(crate) fn on_start(&self, job: Arc<dyn Job>) -> (usize, bool) {
         let mut book = lock(&self.book);
         let running = book.counts.started();
-        let key = book.running.insert(Arc::clone(&job));
+        let key = book.running.insert(job);
         let aborted = book.aborted;
         drop(book);
         report::debug!("TASK POOL: Sending task to execute. Number of active tasks: {running}.");
-        if aborted {
-            job.cancel();
+        (key, aborted)
+    }
+
+    /// Queues a runnable task of this pool where the pool runs its tasks:
+    /// on its workers, or on its daemon thread's loop.
+    pub(crate) fn schedule(&self, runnable: Runnable) {
+        match self.runtime {
+            Runtime::Global => self.workers().schedule(runnable),
+            Runtime::Daemon => self.run_queue().schedule(runnable),
         }
-        key
     }
 
     /// A started task ended: count it and, under the same lock, `publish`

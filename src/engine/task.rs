@@ -1,10 +1,10 @@
 //! The state one task shares between its handle, the queue and its runner.
 //!
-//! A task is one allocation, a [`Cell`]: the typed [`TaskCore`] (outcome,
-//! flags, waiters) and the queued payload (the future, or the closure that
-//! makes it) with the queue slot it occupies. The handle sees it as
-//! `Arc<dyn TaskRef<T>>`, the queue and the running-task registry as
-//! `Arc<dyn Job>`.
+//! A task is one allocation, a cell (`cell.rs`): the typed [`TaskCore`]
+//! defined here (outcome, flags, waiters) and the payload (the future, or
+//! the closure that makes it), which a future task polls in place. The
+//! handle sees it as `Arc<dyn TaskRef<T>>`, the queue and the running-task
+//! registry as `Arc<dyn Job>`.
 //!
 //! # Life of a task
 //!
@@ -20,8 +20,10 @@
 use std::any::Any;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use atomic_waker::AtomicWaker;
@@ -134,19 +136,27 @@ struct State<T> {
     detached: bool,
 }
 
+/// A task's name and per-task timeout, kept out of line: most tasks have
+/// neither, and then they cost the core 8 bytes, not 32.
+struct Extras {
+    name: Option<Arc<str>>,
+    timeout: Option<Duration>,
+}
+
 /// The typed part of a task: everything but the payload.
 pub(crate) struct TaskCore<T> {
     id: TaskId,
-    name: Option<Arc<str>>,
+    extras: Option<Box<Extras>>,
     pool: Arc<PoolShared>,
     classify: Option<Classifier<T>>,
     phase: AtomicU8,
+    /// The cell's scheduling bits (see `cell.rs`), kept here beside the
+    /// other flags, where they take no room of their own.
+    pub(crate) sched: AtomicU8,
     /// The pool's count of ended tasks when this one ended (from 1; 0 while
     /// it has not): the order in which the pool's tasks ended.
     ended_seq: AtomicU64,
     cancel_requested: AtomicBool,
-    /// The runner's waker, so a cancel can wake a running task.
-    pub(crate) runner: AtomicWaker,
     /// The handle's waiter: a task awaiting it, or a thread blocked on it.
     pub(crate) awaiter: AtomicWaker,
     /// Notified once, when the outcome is published (for combinators that
@@ -156,16 +166,48 @@ pub(crate) struct TaskCore<T> {
 }
 
 impl<T> TaskCore<T> {
+    /// The core of a new, queued task.
+    pub(crate) fn new(options: TaskOptions<T>, pool: Arc<PoolShared>) -> TaskCore<T> {
+        let TaskOptions {
+            name,
+            timeout,
+            classify,
+        } = options;
+        TaskCore {
+            id: TaskId::next(),
+            extras: (name.is_some() || timeout.is_some()).then(|| Box::new(Extras { name, timeout })),
+            pool,
+            classify,
+            phase: AtomicU8::new(QUEUED),
+            sched: AtomicU8::new(0),
+            ended_seq: AtomicU64::new(0),
+            cancel_requested: AtomicBool::new(false),
+            awaiter: AtomicWaker::new(),
+            done: Event::new(),
+            state: Mutex::new(State {
+                stage: Stage::Queued,
+                ended: None,
+                failure: false,
+                detached: false,
+            }),
+        }
+    }
+
     pub(crate) fn id(&self) -> TaskId {
         self.id
     }
 
     pub(crate) fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.extras.as_ref()?.name.as_deref()
     }
 
     pub(crate) fn name_arc(&self) -> Option<Arc<str>> {
-        self.name.clone()
+        self.extras.as_ref()?.name.clone()
+    }
+
+    /// The per-task timeout, whose clock starts with the task.
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        self.extras.as_ref()?.timeout
     }
 
     pub(crate) fn pool(&self) -> &Arc<PoolShared> {
@@ -217,7 +259,7 @@ impl<T> TaskCore<T> {
 
     /// Queued -> Running. Returns false if the task already ended (it was
     /// cancelled or shut down while queued).
-    fn begin(&self) -> bool {
+    pub(crate) fn begin(&self) -> bool {
         let mut state = lock(&self.state);
         if !matches!(state.stage, Stage::Queued) {
             return false;
@@ -230,7 +272,7 @@ impl<T> TaskCore<T> {
 
     /// Ends a task that never started: Queued -> Done(error). Returns
     /// whether this call ended it.
-    fn end_unstarted(&self, ended: Ended) -> bool {
+    pub(crate) fn end_unstarted(&self, ended: Ended) -> bool {
         let mut state = lock(&self.state);
         if !matches!(state.stage, Stage::Queued) {
             return false;
@@ -378,8 +420,9 @@ impl<T> TaskCore<T> {
         }
     }
 
-    /// What `cancel` does to this core; `drop_payload` runs for a queued task.
-    fn cancel_with(&self, drop_payload: impl FnOnce()) -> bool {
+    /// What `cancel` does to this core: `drop_payload` runs for a queued
+    /// task, `wake_runner` for a running one (after the cancel flag is set).
+    pub(crate) fn cancel_with(&self, drop_payload: impl FnOnce(), wake_runner: impl FnOnce()) -> bool {
         let state = lock(&self.state);
         match state.stage {
             Stage::Queued => {
@@ -389,15 +432,15 @@ impl<T> TaskCore<T> {
                     drop_payload();
                     true
                 } else {
-                    self.cancel_with(drop_payload)
+                    self.cancel_with(drop_payload, wake_runner)
                 }
             }
             Stage::Running => {
                 // SeqCst: ordered before the wake below and against the
-                // runner's register-then-check in `Run::poll`.
+                // runner's mark-running-then-check (see `cell.rs`).
                 self.cancel_requested.store(true, Ordering::SeqCst);
                 drop(state);
-                self.runner.wake();
+                wake_runner();
                 true
             }
             Stage::Done(_) | Stage::Taken => state.ended == Some(Ended::Cancelled),
@@ -420,25 +463,17 @@ impl<T> TaskCore<T> {
     }
 }
 
-/// What a queued task holds until it starts: the payload, its queue slot and
-/// its per-task timeout (whose clock starts with the task).
-struct Queued<P> {
-    payload: P,
-    slot: Option<Token>,
-    timeout: Option<Duration>,
-}
-
-/// One task: its core and, while queued, its payload.
-pub(crate) struct Cell<P: Payload> {
-    core: TaskCore<P::Output>,
-    queued: Mutex<Option<Queued<P>>>,
-}
-
 /// The handle's view of a task.
 pub(crate) trait TaskRef<T>: Send + Sync {
     fn core(&self) -> &TaskCore<T>;
-    /// See [`crate::TaskHandle::cancel`].
-    fn cancel(&self) -> bool;
+    /// A runner started elsewhere (see [`Payload::launch`]) registers its
+    /// waker here on each poll, so that a cancel can wake it.
+    fn register_runner(&self, waker: &Waker);
+    /// That runner ended: its waker is dropped now, on its thread.
+    fn clear_runner(&self);
+    /// See [`crate::TaskHandle::cancel`]. Takes the task by `Arc`: a
+    /// running task is woken to end, which queues it.
+    fn cancel(self: Arc<Self>) -> bool;
     /// Ends the task as cancelled if it is still queued, keeping its
     /// payload for [`drop_payload`](TaskRef::drop_payload). Returns whether
     /// this call ended it.
@@ -457,10 +492,16 @@ pub(crate) trait TaskRef<T>: Send + Sync {
 /// ended first; only then are the running ones cancelled; and the queued
 /// tasks' futures, whose `Drop` is user code that may be slow, are dropped
 /// last.
-pub(crate) fn cancel_batch<'a, T: 'a>(tasks: impl IntoIterator<Item = &'a dyn TaskRef<T>>) {
-    let tasks: Vec<(&dyn TaskRef<T>, bool)> = tasks.into_iter().map(|task| (task, task.cancel_queued())).collect();
+pub(crate) fn cancel_batch<T>(tasks: impl IntoIterator<Item = Arc<dyn TaskRef<T>>>) {
+    let tasks: Vec<(Arc<dyn TaskRef<T>>, bool)> = tasks
+        .into_iter()
+        .map(|task| {
+            let unstarted = task.cancel_queued();
+            (task, unstarted)
+        })
+        .collect();
     for (task, _) in tasks.iter().filter(|(_, unstarted)| !unstarted) {
-        task.cancel();
+        Arc::clone(task).cancel();
     }
     for (task, _) in tasks.iter().filter(|(_, unstarted)| *unstarted) {
         task.drop_payload();
@@ -479,16 +520,25 @@ pub(crate) trait Job: Send + Sync {
     /// Ends a still-queued task with `ended` (cancel or shutdown).
     fn end_unstarted(&self, ended: Ended) -> bool;
     /// Cancels the task, queued or running.
-    fn cancel(&self) -> bool;
+    fn cancel(self: Arc<Self>) -> bool;
 }
 
 /// What a task runs: a future, or a closure that makes one or blocks.
+///
+/// A payload either is the task's future, polled in place in its cell
+/// ([`IN_PLACE`](Payload::IN_PLACE), [`poll_in_place`](Payload::poll_in_place)),
+/// or starts a runner of its own elsewhere ([`launch`](Payload::launch)).
 pub(crate) trait Payload: Send + 'static {
     type Output: Send + 'static;
     /// Whether the payload can be started from any thread (its runner is
     /// `Send`). A local payload must be started on the daemon thread.
     const STARTS_ANYWHERE: bool = true;
-    /// Turns the payload into a running task; see `run.rs`.
+    /// Whether the payload is a `Send` future that its cell polls in place.
+    const IN_PLACE: bool;
+    /// Polls an in-place payload once. Only called when `IN_PLACE`.
+    fn poll_in_place(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output>;
+    /// Starts a runner of its own for a payload that is not polled in
+    /// place; see `run.rs`. Only called when not `IN_PLACE`.
     fn launch(self, start: Start<Self::Output>);
 }
 
@@ -499,129 +549,4 @@ pub(crate) struct Start<T> {
     pub(crate) timeout: Option<Duration>,
     /// The task's key in the pool's running-task registry.
     pub(crate) key: usize,
-}
-
-impl<P: Payload> Cell<P> {
-    pub(crate) fn new(
-        payload: P,
-        slot: Option<Token>,
-        options: TaskOptions<P::Output>,
-        pool: Arc<PoolShared>,
-    ) -> Cell<P> {
-        let TaskOptions {
-            name,
-            timeout,
-            classify,
-        } = options;
-        Cell {
-            core: TaskCore {
-                id: TaskId::next(),
-                name,
-                pool,
-                classify,
-                phase: AtomicU8::new(QUEUED),
-                ended_seq: AtomicU64::new(0),
-                cancel_requested: AtomicBool::new(false),
-                runner: AtomicWaker::new(),
-                awaiter: AtomicWaker::new(),
-                done: Event::new(),
-                state: Mutex::new(State {
-                    stage: Stage::Queued,
-                    ended: None,
-                    failure: false,
-                    detached: false,
-                }),
-            },
-            queued: Mutex::new(Some(Queued { payload, slot, timeout })),
-        }
-    }
-
-    /// Takes the payload back from a task that was never queued.
-    pub(crate) fn take_back(&self) -> Option<P> {
-        let queued = lock(&self.queued).take()?;
-        self.core.pool.give_back_slot(queued.slot);
-        Some(queued.payload)
-    }
-
-    fn drop_queued(&self) {
-        let queued = lock(&self.queued).take();
-        if let Some(queued) = queued {
-            self.core.pool.give_back_slot(queued.slot);
-            report::drop_contained(queued.payload, self.core.label(), "its cancelled future");
-        }
-    }
-}
-
-impl<P: Payload> Drop for Cell<P> {
-    fn drop(&mut self) {
-        // A task dropped while still queued gives its queue slot back (its
-        // payload is dropped with the cell).
-        let queued = self.queued.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(slot) = queued.as_mut().and_then(|q| q.slot.take()) {
-            self.core.pool.give_back_slot(Some(slot));
-        }
-    }
-}
-
-impl<P: Payload> TaskRef<P::Output> for Cell<P> {
-    fn core(&self) -> &TaskCore<P::Output> {
-        &self.core
-    }
-
-    fn cancel(&self) -> bool {
-        self.core.cancel_with(|| self.drop_queued())
-    }
-
-    fn cancel_queued(&self) -> bool {
-        self.core.end_unstarted(Ended::Cancelled)
-    }
-
-    fn drop_payload(&self) {
-        self.drop_queued();
-    }
-
-    fn job(self: Arc<Self>) -> Arc<dyn Job> {
-        self
-    }
-}
-
-impl<P: Payload> Job for Cell<P> {
-    fn id(&self) -> TaskId {
-        self.core.id()
-    }
-
-    fn is_done(&self) -> bool {
-        self.core.is_finished()
-    }
-
-    fn start(self: Arc<Self>, permit: Token) -> Result<(), Token> {
-        if !self.core.begin() {
-            return Err(permit);
-        }
-        let Some(Queued { payload, slot, timeout }) = lock(&self.queued).take() else {
-            unreachable!("a task that begins still holds its payload");
-        };
-        self.core.pool.give_back_slot(slot);
-        let pool = Arc::clone(&self.core.pool);
-        let key = pool.on_start(Arc::clone(&self) as Arc<dyn Job>);
-        payload.launch(Start {
-            task: self,
-            permit,
-            timeout,
-            key,
-        });
-        Ok(())
-    }
-
-    fn end_unstarted(&self, ended: Ended) -> bool {
-        let ended_here = self.core.end_unstarted(ended);
-        if ended_here {
-            self.drop_queued();
-        }
-        ended_here
-    }
-
-    fn cancel(&self) -> bool {
-        TaskRef::cancel(self)
-    }
 }

@@ -1,6 +1,6 @@
-//! A global pool's own executor: its tasks are `async-task` runnables, run
-//! inline by a few worker futures on the runtime's executor, instead of one
-//! runtime spawn per task.
+//! A global pool's own executor: its tasks are runnables (their cells, see
+//! `cell.rs` and `sched.rs`), run inline by a few worker futures on the
+//! runtime's executor, instead of one runtime spawn per task.
 //!
 //! A runtime spawn per task costs an allocation in the runtime, a trip
 //! through its shared queue and its task bookkeeping, on top of the pool's
@@ -29,10 +29,10 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering, fence};
 use std::task::{Context, Poll};
 
-use async_task::Runnable;
 use concurrent_queue::ConcurrentQueue;
 
 use crate::engine::rt;
+use crate::engine::sched::Runnable;
 
 /// How many runnables a worker runs before it lets the runtime's other
 /// tasks have a turn.
@@ -84,12 +84,13 @@ impl Workers {
         F: Future<Output = ()> + Send + 'static,
     {
         let workers = Arc::clone(self);
-        let (runnable, task) = async_task::spawn(future, move |runnable| workers.schedule(runnable));
+        let (runnable, task) = async_task::spawn(future, move |runnable| workers.schedule(Runnable::Task(runnable)));
         task.detach();
         runnable.schedule();
     }
 
-    fn schedule(self: &Arc<Self>, runnable: Runnable) {
+    /// Queues `runnable` to be run by one of the pool's workers.
+    pub(crate) fn schedule(self: &Arc<Self>, runnable: Runnable) {
         let this = Arc::as_ptr(self) as usize;
         match CURRENT.with(Cell::get) {
             Some((pool, index)) if pool == this => {
@@ -146,7 +147,7 @@ impl Workers {
                 return;
             }
             while let Ok(runnable) = self.shared.pop().or_else(|_| self.own[index].pop()) {
-                drop(catch_unwind(AssertUnwindSafe(|| drop(runnable))));
+                drop(catch_unwind(AssertUnwindSafe(|| runnable.abandon())));
             }
             DROPPING.with(|d| d.set(false));
         }

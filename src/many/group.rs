@@ -204,7 +204,7 @@ impl<T> State<T> {
 /// Cancels `tasks` as one batch (see [`cancel_batch`]); called with no
 /// lock held.
 fn cancel_all<T>(tasks: Vec<Arc<dyn TaskRef<T>>>) {
-    cancel_batch(tasks.iter().map(|task| &**task));
+    cancel_batch(tasks);
 }
 
 pin_project! {

@@ -86,7 +86,7 @@ impl<T> Joiner<T> {
                         continue;
                     }
                     let failed = slot.take().expect("each task is reported once");
-                    crate::engine::task::cancel_batch(self.handles.iter().flatten().map(TaskHandle::task));
+                    crate::engine::task::cancel_batch(self.handles.iter().flatten().map(TaskHandle::task_ref));
                     self.finished = true;
                     return Poll::Ready(Err(TaskFailure::from_finished(index, failed)));
                 }

@@ -201,7 +201,7 @@ impl<I, F, Fut: Future> State<I, F, Fut> {
     /// Cancels the tasks submitted and not delivered: nobody else can see
     /// them.
     fn cancel_in_flight(&mut self) {
-        crate::engine::task::cancel_batch(self.in_flight.iter().map(TaskHandle::task));
+        crate::engine::task::cancel_batch(self.in_flight.iter().map(TaskHandle::task_ref));
         self.in_flight.clear();
     }
 
