@@ -207,3 +207,51 @@ fn a_long_run_of_local_closures_that_panic_ends_each_without_deepening_the_stack
         assert_eq!(executor.pool().stats().panicked, 20_000);
     });
 }
+
+#[test]
+fn a_running_local_task_is_cancelled_or_timed_out_on_the_daemon_thread() {
+    // A local task runs in a runner of its own (its future is not `Send`),
+    // which registers its waker with the task on every poll: a cancel from
+    // another thread must find it, whenever it lands, and the future must
+    // be dropped (on the daemon thread) before the outcome is published.
+    watchdog(|| {
+        let executor = DaemonExecutor::new(1).unwrap();
+        for round in 0..200 {
+            let (started_tx, started_rx) = common::signal();
+            let (dropped, dropped_rx) = common::drop_signal();
+            let handle = executor
+                .submit_local(move || {
+                    let local = Rc::new(round);
+                    async move {
+                        let _dropped = dropped;
+                        started_tx.send(()).await.unwrap();
+                        std::future::pending::<()>().await;
+                        drop(local);
+                    }
+                })
+                .unwrap();
+            started_rx.recv_blocking().unwrap();
+            assert!(handle.cancel(), "round {round}");
+            let err = handle.wait().unwrap_err();
+            assert!(err.is_cancelled(), "round {round}: {err}");
+            assert!(dropped_rx.try_recv().is_ok(), "round {round}: outcome before the drop");
+        }
+        let (dropped, dropped_rx) = common::drop_signal();
+        let timed_out = executor
+            .pool()
+            .build_task()
+            .timeout(std::time::Duration::from_millis(20))
+            .submit_local(move || {
+                let local = Rc::new(());
+                async move {
+                    let _dropped = dropped;
+                    std::future::pending::<()>().await;
+                    drop(local);
+                }
+            })
+            .unwrap();
+        assert!(timed_out.wait().unwrap_err().is_timeout());
+        assert!(dropped_rx.try_recv().is_ok(), "outcome before the drop");
+        assert_eq!(executor.submit_local(|| async { 3 }).unwrap().wait().unwrap(), 3);
+    });
+}
