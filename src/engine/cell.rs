@@ -128,8 +128,25 @@ impl<P: Payload> Cell<P> {
         // later sees the other.
         let mut state = self.core.sched.load(Ordering::SeqCst);
         loop {
-            if state & (SCHEDULED | CLOSED) != 0 {
+            if state & CLOSED != 0 {
                 return false;
+            }
+            if state & SCHEDULED != 0 {
+                // Already queued: still a read-modify-write, not a load, so
+                // that whatever the waker did before (a cancel's flag) is
+                // released to the poll that clears the bit (as async-task
+                // does). A load alone would not order the two.
+                match self
+                    .core
+                    .sched
+                    .compare_exchange_weak(state, state, Ordering::SeqCst, Ordering::SeqCst)
+                {
+                    Ok(_) => return false,
+                    Err(now) => {
+                        state = now;
+                        continue;
+                    }
+                }
             }
             match self
                 .core
@@ -271,6 +288,11 @@ impl<P: Payload> Schedule for Cell<P> {
         let body = lock(&self.body);
         if matches!(body.phase, Phase::InPlace { .. }) {
             self.finish(body, Exit::Cancelled);
+        } else {
+            // Queued by a cancel while it was being started: not set up
+            // yet, so the start's own wake-up must queue it again (and
+            // whoever runs or abandons it then ends it).
+            self.core.sched.fetch_and(!SCHEDULED, Ordering::SeqCst);
         }
     }
 }
