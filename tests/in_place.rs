@@ -150,3 +150,144 @@ fn no_wake_up_is_lost_whichever_thread_sends_it_and_whenever() {
         }
     });
 }
+
+/// What a task does to its pool from inside its own last poll, or from its
+/// future's `Drop` (which runs inside the cell, as the task ends).
+#[derive(Clone, Copy, Debug)]
+enum Act {
+    CancelItself,
+    CancelItsQueuedSibling,
+    DropItsOwnHandle,
+    SubmitAnother,
+    ShutDownWithDeadlineZero,
+}
+
+/// Ready with 1 once `go` fires; runs its action in that poll, or in its
+/// `Drop`.
+struct Acting {
+    go: Pin<Box<dyn Future<Output = ()> + Send>>,
+    in_poll: Option<Box<dyn FnOnce() + Send>>,
+    in_drop: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl Future for Acting {
+    type Output = u32;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        if self.go.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        if let Some(act) = self.in_poll.take() {
+            act();
+        }
+        Poll::Ready(1)
+    }
+}
+
+impl Drop for Acting {
+    fn drop(&mut self) {
+        if let Some(act) = self.in_drop.take() {
+            act();
+        }
+    }
+}
+
+#[test]
+fn a_task_acting_on_its_pool_from_its_poll_or_its_drop_never_deadlocks() {
+    // The cell's lock is held while the future is polled and while it is
+    // dropped: nothing a task may do to its own pool from there may need it.
+    watchdog(|| {
+        let acts = [
+            Act::CancelItself,
+            Act::CancelItsQueuedSibling,
+            Act::DropItsOwnHandle,
+            Act::SubmitAnother,
+            Act::ShutDownWithDeadlineZero,
+        ];
+        for act in acts {
+            for in_drop in [false, true] {
+                for (kind, pool, _executor) in both_pool_kinds(1) {
+                    let case = format!("{kind}, {act:?}, in drop: {in_drop}");
+                    let me = Arc::new(Mutex::new(None::<taskpool::CancelHandle>));
+                    let sibling = Arc::new(Mutex::new(None::<taskpool::CancelHandle>));
+                    let own_handle = Arc::new(Mutex::new(None::<taskpool::TaskHandle<u32>>));
+                    let (submitted_tx, submitted_rx) = std::sync::mpsc::channel();
+                    let action: Box<dyn FnOnce() + Send> = {
+                        let (me, sibling, own_handle, pool) = (
+                            Arc::clone(&me),
+                            Arc::clone(&sibling),
+                            Arc::clone(&own_handle),
+                            pool.clone(),
+                        );
+                        Box::new(move || match act {
+                            Act::CancelItself => assert!(me.lock().unwrap().as_ref().unwrap().cancel()),
+                            Act::CancelItsQueuedSibling => assert!(sibling.lock().unwrap().as_ref().unwrap().cancel()),
+                            Act::DropItsOwnHandle => drop(own_handle.lock().unwrap().take()),
+                            Act::SubmitAnother => submitted_tx.send(pool.try_submit(async { 5_u32 }).unwrap()).unwrap(),
+                            Act::ShutDownWithDeadlineZero => {
+                                drop(pool.shutdown(taskpool::ShutdownMode::Deadline(std::time::Duration::ZERO)))
+                            }
+                        })
+                    };
+                    let (go_tx, go_rx) = signal();
+                    let (in_poll, in_drop_act) = if in_drop {
+                        (None, Some(action))
+                    } else {
+                        (Some(action), None)
+                    };
+                    let handle = pool
+                        .submit(Acting {
+                            go: Box::pin(async move { go_rx.recv().await.unwrap() }),
+                            in_poll,
+                            in_drop: in_drop_act,
+                        })
+                        .unwrap();
+                    let queued = pool.submit(async { 9_u32 }).unwrap();
+                    *me.lock().unwrap() = Some(handle.cancel_handle());
+                    *sibling.lock().unwrap() = Some(queued.cancel_handle());
+                    let handle = match act {
+                        Act::DropItsOwnHandle => {
+                            *own_handle.lock().unwrap() = Some(handle);
+                            None
+                        }
+                        _ => Some(handle),
+                    };
+                    go_tx.send_blocking(()).unwrap();
+                    let own = handle.map(taskpool::TaskHandle::wait);
+                    let next = queued.wait();
+                    match act {
+                        Act::CancelItself => assert!(own.unwrap().unwrap_err().is_cancelled(), "{case}"),
+                        Act::CancelItsQueuedSibling => {
+                            assert_eq!(own.unwrap().unwrap(), 1, "{case}");
+                            assert!(next.unwrap_err().is_cancelled(), "{case}");
+                        }
+                        Act::DropItsOwnHandle => assert_eq!(next.unwrap(), 9, "{case}"),
+                        Act::SubmitAnother => {
+                            assert_eq!(own.unwrap().unwrap(), 1, "{case}");
+                            assert_eq!(next.unwrap(), 9, "{case}");
+                            assert_eq!(submitted_rx.recv().unwrap().wait().unwrap(), 5, "{case}");
+                        }
+                        Act::ShutDownWithDeadlineZero => {
+                            // The deadline is enforced by the pool's driver,
+                            // which may come before or after the task ends:
+                            // either outcome is right, as long as both come.
+                            let own = own.unwrap();
+                            assert!(
+                                own.as_ref().map_or_else(|e| e.is_cancelled(), |v| *v == 1),
+                                "{case}: {own:?}"
+                            );
+                            assert!(
+                                next.as_ref()
+                                    .map_or_else(|e| e.is_shutdown() || e.is_cancelled(), |v| *v == 9),
+                                "{case}: {next:?}"
+                            );
+                            pool.shutdown(taskpool::ShutdownMode::Drain).wait();
+                            continue;
+                        }
+                    }
+                    assert_all_permits_free(&pool);
+                }
+            }
+        }
+    });
+}
