@@ -123,40 +123,15 @@ impl<P: Payload> Cell<P> {
     /// Marks the cell scheduled. Returns whether the caller must queue it
     /// (it was neither queued, nor being polled, nor ended).
     fn mark_scheduled(&self) -> bool {
-        // SeqCst: a cancel sets its flag, then wakes; the poller marks
-        // itself running, then checks the flag (see `run`). Of the two, the
-        // later sees the other.
-        let mut state = self.core.sched.load(Ordering::SeqCst);
-        loop {
-            if state & CLOSED != 0 {
-                return false;
-            }
-            if state & SCHEDULED != 0 {
-                // Already queued: still a read-modify-write, not a load, so
-                // that whatever the waker did before (a cancel's flag) is
-                // released to the poll that clears the bit (as async-task
-                // does). A load alone would not order the two.
-                match self
-                    .core
-                    .sched
-                    .compare_exchange_weak(state, state, Ordering::SeqCst, Ordering::SeqCst)
-                {
-                    Ok(_) => return false,
-                    Err(now) => {
-                        state = now;
-                        continue;
-                    }
-                }
-            }
-            match self
-                .core
-                .sched
-                .compare_exchange_weak(state, state | SCHEDULED, Ordering::SeqCst, Ordering::SeqCst)
-            {
-                Ok(_) => return state & RUNNING == 0,
-                Err(now) => state = now,
-            }
-        }
+        // One read-modify-write whatever the state, never a plain load: it
+        // releases what the waker did before (a cancel's flag) to the poll
+        // that clears the bit, even when the cell was already queued (as
+        // async-task does). SeqCst: a cancel sets its flag, then wakes; the
+        // poller marks itself running, then checks the flag (see `run`).
+        // Of the two, the later sees the other. The bit set on an ended
+        // cell is harmless: nothing runs or queues it again.
+        let before = self.core.sched.fetch_or(SCHEDULED, Ordering::SeqCst);
+        before & (SCHEDULED | RUNNING | CLOSED) == 0
     }
 
     /// Ends a task running in place: drops its future where it is, then
