@@ -3,9 +3,12 @@
 //!
 //! Most of a pool's tasks are their own runnables: a task's cell holds its
 //! future and polls it in place (`cell.rs`), so waking it queues the cell
-//! itself, with no allocation of its own. The rest (a daemon's local
-//! closures, whose futures cannot leave the daemon thread, and the pools'
-//! own workers and drivers) are `async-task` runnables.
+//! itself, with no allocation of its own. The rest are the runners of
+//! the payloads that cannot be polled in a `Send` cell: a daemon's local
+//! closures (their futures cannot leave the daemon thread) and blocking
+//! closures (their runner awaits the blocking pool); those are `async-task`
+//! runnables. (A pool's workers and driver are not in these queues: the
+//! runtime runs them, see `rt.rs`.)
 
 use std::sync::Arc;
 
@@ -22,7 +25,7 @@ pub(crate) trait Schedule: Send + Sync {
 pub(crate) enum Runnable {
     /// A task cell, polled in place.
     Cell(Arc<dyn Schedule>),
-    /// A future spawned with `async-task`.
+    /// A local or blocking closure's runner, spawned with `async-task`.
     Task(async_task::Runnable),
 }
 
