@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::run::{BlockingFn, LocalFn, Spawned};
-use crate::engine::shared::Runtime;
+use crate::engine::shared::PoolKind;
 use crate::engine::shared::{Admit, PoolShared};
 use crate::engine::task::TaskOptions;
 use crate::error::Refusal;
@@ -295,7 +295,7 @@ impl<'a> TaskBuilder<'a> {
         F::Output: Send + 'static,
         F::Output: Fallible,
     {
-        if self.shared.runtime() != Runtime::Daemon {
+        if self.shared.kind() != PoolKind::Daemon {
             return Err(SubmitError::new(Refusal::NoLocalThread, make));
         }
         let options = self.options();

@@ -9,8 +9,8 @@ use std::thread::{self, ThreadId};
 use crate::engine::local::RunQueue;
 use crate::engine::local::{self, is_daemon_thread_of};
 use crate::engine::report::{self, UnobservedFailure};
-use crate::engine::rt;
-use crate::engine::shared::{PoolShared, Runtime};
+use crate::engine::rt::{DaemonRuntime, Runtime};
+use crate::engine::shared::{PoolKind, PoolShared};
 use crate::error::{ConfigError, SubmitError};
 use crate::fallible::Fallible;
 use crate::handle::TaskHandle;
@@ -342,6 +342,27 @@ impl DaemonExecutorBuilder {
         self
     }
 
+    /// The runtime the daemon thread runs (see [`Runtime`] for what each
+    /// one means there). Without this call, [`Runtime::preferred`]: the
+    /// first enabled of async-std, tokio, smol. A runtime whose feature is
+    /// off is refused by [`build`](Self::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskpool::{ConfigError, DaemonExecutor, Runtime};
+    ///
+    /// let built = DaemonExecutor::builder().runtime(Runtime::Smol).build();
+    /// match built {
+    ///     Ok(executor) => assert_eq!(executor.pool().runtime(), Runtime::Smol),
+    ///     Err(e) => assert!(matches!(e, ConfigError::RuntimeDisabled(Runtime::Smol))),
+    /// }
+    /// ```
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.pool = self.pool.runtime(runtime);
+        self
+    }
+
     /// The daemon thread's name (default `taskpool-daemon`). A name with a
     /// NUL byte is refused by [`build`](Self::build).
     ///
@@ -368,8 +389,10 @@ impl DaemonExecutorBuilder {
     ///
     /// [`ConfigError::ZeroLimit`], [`ConfigError::ZeroQueueCapacity`],
     /// [`ConfigError::LimitTooLarge`], [`ConfigError::QueueCapacityTooLarge`],
-    /// [`ConfigError::InvalidThreadName`], or
-    /// [`ConfigError::ThreadSpawn`] if the OS refuses the thread.
+    /// [`ConfigError::InvalidThreadName`],
+    /// [`ConfigError::RuntimeDisabled`] for a runtime whose feature is off,
+    /// or [`ConfigError::ThreadSpawn`] if the OS refuses the thread (or, on
+    /// tokio, the runtime's).
     ///
     /// # Examples
     ///
@@ -380,12 +403,14 @@ impl DaemonExecutorBuilder {
     /// assert!(matches!(err, ConfigError::InvalidThreadName));
     /// ```
     pub fn build(self) -> Result<DaemonExecutor, ConfigError> {
+        let choice = self.pool.choice().clone();
         let config = self.pool.config()?;
         if self.thread_name.contains('\0') {
             return Err(ConfigError::InvalidThreadName);
         }
+        let runtime = choice.daemon_runtime()?;
         report::info!("DaemonExecutor is starting...");
-        let shared = PoolShared::new(config, Runtime::Daemon);
+        let shared = PoolShared::new(config, PoolKind::Daemon, runtime.backend());
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let driver = Arc::clone(&shared);
         let thread_name: Arc<str> = self.thread_name.as_str().into();
@@ -395,7 +420,7 @@ impl DaemonExecutorBuilder {
             .name(self.thread_name)
             .spawn(move || {
                 let _exit = exit;
-                daemon_main(driver, ready_tx)
+                daemon_main(driver, runtime, ready_tx)
             })
             .map_err(ConfigError::ThreadSpawn)?;
         let thread_id = thread.thread().id();
@@ -421,11 +446,11 @@ impl DaemonExecutorBuilder {
 }
 
 /// The daemon thread: mark it, run the pool's driver, say goodbye.
-fn daemon_main(shared: Arc<PoolShared>, ready: mpsc::SyncSender<()>) {
+fn daemon_main(shared: Arc<PoolShared>, runtime: DaemonRuntime, ready: mpsc::SyncSender<()>) {
     local::mark_daemon_thread_of(shared.id());
     let queue = RunQueue::new();
     shared.set_run_queue(Arc::clone(&queue));
-    rt::run_local(queue, || {
+    runtime.run(queue, || {
         let (shared, ready) = (Arc::clone(&shared), ready.clone());
         async move {
             let _ = ready.try_send(());

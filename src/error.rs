@@ -14,6 +14,7 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
+use crate::engine::rt::Unavailable;
 use crate::engine::task::{Classifier, TaskId};
 use crate::handle::TaskHandle;
 
@@ -372,10 +373,13 @@ pub enum ConfigError {
     /// The daemon thread's name contains a NUL byte.
     InvalidThreadName,
     /// The operating system refused to start a thread the executor needs:
-    /// a daemon's thread, or a `TaskPool`'s driver thread (needed only when
-    /// the runtime itself could not spawn the driver, e.g. under a logger
-    /// that panics).
+    /// a daemon's thread, or the threads of a tokio runtime the executor
+    /// builds (a daemon's, or the one a `TaskPool` on tokio runs on when it
+    /// is built outside any tokio runtime).
     ThreadSpawn(io::Error),
+    /// The builder was asked for a runtime whose cargo feature is off in
+    /// this build (see [`Runtime::is_enabled`](crate::Runtime::is_enabled)).
+    RuntimeDisabled(crate::Runtime),
 }
 
 impl fmt::Display for ConfigError {
@@ -392,6 +396,20 @@ impl fmt::Display for ConfigError {
             ConfigError::ZeroBuffer => f.write_str("the map buffer must be at least 1"),
             ConfigError::InvalidThreadName => f.write_str("the thread name must not contain a NUL byte"),
             ConfigError::ThreadSpawn(_) => f.write_str("failed to spawn the executor's thread"),
+            ConfigError::RuntimeDisabled(runtime) => write!(
+                f,
+                "the {runtime:?} runtime is not enabled: turn on taskpool's `{}` feature",
+                runtime.feature()
+            ),
+        }
+    }
+}
+
+impl From<Unavailable> for ConfigError {
+    fn from(unavailable: Unavailable) -> ConfigError {
+        match unavailable {
+            Unavailable::Disabled(runtime) => ConfigError::RuntimeDisabled(runtime),
+            Unavailable::Failed(error) => ConfigError::ThreadSpawn(error),
         }
     }
 }

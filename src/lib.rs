@@ -161,6 +161,11 @@
 // allocation per task (BENCHMARKS.md, "One allocation per task").
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
+// A build with no runtime stops at the one `compile_error!` of `engine/rt`: nothing else to say.
+#![cfg_attr(
+    not(any(feature = "async-std", feature = "tokio", feature = "smol")),
+    allow(unused, unreachable_code)
+)]
 
 mod builder;
 mod daemon;
@@ -175,6 +180,7 @@ mod shutdown;
 pub use builder::TaskBuilder;
 pub use daemon::{DEFAULT_THREAD_NAME, DaemonExecutor, DaemonExecutorBuilder};
 pub use engine::report::UnobservedFailure;
+pub use engine::rt::Runtime;
 pub use engine::stats::Stats;
 pub use engine::task::TaskId;
 pub use error::{AsCompletedError, GroupError, MapError, TaskFailure};

@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering;
 
 use crate::builder::TaskBuilder;
 use crate::engine::report::UnobservedFailure;
-use crate::engine::shared::{PoolConfig, PoolShared, Runtime, UnobservedHook};
+use crate::engine::rt::{Choice, Runtime};
+use crate::engine::shared::{PoolConfig, PoolKind, PoolShared, UnobservedHook};
 use crate::engine::stats::Stats;
 use crate::error::{ConfigError, SubmitError, TrySubmitError};
 use crate::fallible::Fallible;
@@ -289,6 +290,20 @@ impl TaskPool {
         self.shared.stats()
     }
 
+    /// The runtime the pool's tasks run on (for a
+    /// [`DaemonExecutor`](crate::DaemonExecutor)'s pool, the one its
+    /// thread runs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = taskpool::TaskPool::new(2).unwrap();
+    /// assert!(pool.runtime().is_enabled());
+    /// ```
+    pub fn runtime(&self) -> Runtime {
+        self.shared.backend().runtime()
+    }
+
     /// The current limit on running tasks.
     ///
     /// # Examples
@@ -441,6 +456,7 @@ pub struct TaskPoolBuilder {
     limit: usize,
     queue_capacity: Option<usize>,
     on_unobserved: Option<UnobservedHook>,
+    choice: Choice,
 }
 
 impl Default for TaskPoolBuilder {
@@ -449,6 +465,7 @@ impl Default for TaskPoolBuilder {
             limit: default_limit(),
             queue_capacity: None,
             on_unobserved: None,
+            choice: Choice::default(),
         }
     }
 }
@@ -521,6 +538,88 @@ impl TaskPoolBuilder {
         self
     }
 
+    /// The runtime the pool's tasks run on. Without this call: the tokio
+    /// runtime `build` is called in, if the `tokio` feature is on and there
+    /// is one; otherwise [`Runtime::preferred`] (the first enabled of
+    /// async-std, tokio, smol). A runtime whose feature is off is refused
+    /// by [`build`](Self::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskpool::{Runtime, TaskPool};
+    ///
+    /// let runtime = Runtime::preferred();
+    /// let pool = TaskPool::builder().runtime(runtime).build().unwrap();
+    /// assert_eq!(pool.runtime(), runtime);
+    /// ```
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.choice.set_runtime(runtime);
+        self
+    }
+
+    /// Runs the pool's tasks on the tokio runtime behind `handle` (feature
+    /// `tokio`), from wherever the pool is built. Same as
+    /// [`runtime(Runtime::Tokio)`](Self::runtime), on that runtime.
+    ///
+    /// If that runtime shuts down while the pool lives, the pool's tasks
+    /// that have not finished end as cancelled, and the pool keeps working
+    /// for waits, stats and shutdown (its bookkeeping moves to a thread of
+    /// its own); new tasks end as cancelled too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// let runtime = tokio::runtime::Runtime::new().unwrap();
+    /// let pool = taskpool::TaskPool::builder()
+    ///     .tokio_handle(runtime.handle().clone())
+    ///     .build()
+    ///     .unwrap();
+    /// let handle = pool.submit(async { tokio::task::yield_now().await; 7 }).unwrap();
+    /// assert_eq!(handle.wait().unwrap(), 7);
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn tokio_handle(mut self, handle: tokio::runtime::Handle) -> Self {
+        self.choice.set_tokio(handle);
+        self
+    }
+
+    /// Runs the pool's tasks on `executor` (feature `smol`), which the
+    /// caller's threads run (`Executor::run`). Same as
+    /// [`runtime(Runtime::Smol)`](Self::runtime), on that executor instead
+    /// of smol's global one.
+    ///
+    /// The pool keeps the executor alive, and its tasks run only while
+    /// some thread runs the executor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use std::sync::Arc;
+    ///
+    /// let executor = Arc::new(smol::Executor::new());
+    /// let pool = taskpool::TaskPool::builder()
+    ///     .smol_executor(Arc::clone(&executor))
+    ///     .build()
+    ///     .unwrap();
+    /// let handle = pool.submit(async { 7 }).unwrap();
+    /// assert_eq!(smol::block_on(executor.run(handle)).unwrap(), 7);
+    /// # }
+    /// ```
+    #[cfg(feature = "smol")]
+    pub fn smol_executor(mut self, executor: Arc<smol::Executor<'static>>) -> Self {
+        self.choice.set_smol(executor);
+        self
+    }
+
+    /// What was asked of the runtime.
+    pub(crate) fn choice(&self) -> &Choice {
+        &self.choice
+    }
+
     /// The validated settings.
     pub(crate) fn config(self) -> Result<PoolConfig, ConfigError> {
         check_limit(self.limit)?;
@@ -536,15 +635,17 @@ impl TaskPoolBuilder {
         })
     }
 
-    /// Builds the pool. Its tasks run on async-std's global executor.
+    /// Builds the pool. Its tasks run on its [`runtime`](Self::runtime).
     ///
     /// # Errors
     ///
     /// [`ConfigError::ZeroLimit`] or [`ConfigError::ZeroQueueCapacity`];
     /// [`ConfigError::LimitTooLarge`] or
     /// [`ConfigError::QueueCapacityTooLarge`] above
-    /// [`TaskPool::MAX_LIMIT`]; [`ConfigError::ThreadSpawn`] if the pool's
-    /// driver needed a thread of its own and the system refused it.
+    /// [`TaskPool::MAX_LIMIT`]; [`ConfigError::RuntimeDisabled`] for a
+    /// runtime whose feature is off; [`ConfigError::ThreadSpawn`] if the
+    /// pool runs on tokio outside any tokio runtime and the crate's own
+    /// could not start its threads.
     ///
     /// # Examples
     ///
@@ -555,8 +656,9 @@ impl TaskPoolBuilder {
     /// assert!(matches!(TaskPool::builder().limit(0).build(), Err(ConfigError::ZeroLimit)));
     /// ```
     pub fn build(self) -> Result<TaskPool, ConfigError> {
-        let shared = PoolShared::new(self.config()?, Runtime::Global);
-        shared.start_driver().map_err(ConfigError::ThreadSpawn)?;
+        let backend = self.choice.pool_backend()?;
+        let shared = PoolShared::new(self.config()?, PoolKind::Global, backend);
+        shared.start_driver();
         Ok(TaskPool::from_shared(shared))
     }
 }
@@ -567,6 +669,7 @@ impl fmt::Debug for TaskPoolBuilder {
             .field("limit", &self.limit)
             .field("queue_capacity", &self.queue_capacity)
             .field("on_unobserved_failure", &self.on_unobserved.is_some())
+            .field("runtime", &self.choice)
             .finish()
     }
 }

@@ -15,15 +15,22 @@ use taskpool::TaskPool;
 /// block every thread the executor has, so they take turns.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// Whether async-std's executor has two threads or more here; with one, no
+/// Whether the pools' executor has two threads or more here; with one, no
 /// two tasks can block at once, and the tests below would hang by design.
+/// async-std's: `ASYNC_STD_THREAD_COUNT` or one per core; the tokio runtime
+/// the crate builds: one per core; smol's global executor:
+/// `SMOL_THREADS`, one by default.
 fn has_two_executor_threads() -> bool {
-    let threads = std::env::var("ASYNC_STD_THREAD_COUNT")
-        .ok()
-        .and_then(|count| count.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
+    let setting = |name: &str| std::env::var(name).ok().and_then(|count| count.parse::<usize>().ok());
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let runtime = taskpool::Runtime::preferred();
+    let threads = match runtime {
+        taskpool::Runtime::AsyncStd => setting("ASYNC_STD_THREAD_COUNT").unwrap_or(cores),
+        taskpool::Runtime::Smol => setting("SMOL_THREADS").unwrap_or(1),
+        _ => cores,
+    };
     if threads < 2 {
-        eprintln!("skipped: async-std runs {threads} executor thread here");
+        eprintln!("skipped: {runtime:?} runs {threads} executor thread here");
     }
     threads >= 2
 }

@@ -26,7 +26,7 @@ use pin_project_lite::pin_project;
 use crate::engine::limiter::Token;
 use crate::engine::report;
 use crate::engine::rt;
-use crate::engine::shared::{PoolId, PoolShared, Runtime};
+use crate::engine::shared::{PoolId, PoolKind, PoolShared};
 use crate::engine::task::{Exit, Payload, Start, TaskCore, TaskId, TaskRef};
 
 /// A per-task timeout this long or longer means "no timeout": it cannot
@@ -261,11 +261,11 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match pool.runtime() {
-        Runtime::Global => pool.workers().spawn(run),
-        Runtime::Daemon if crate::engine::local::is_daemon_thread_of(pool.id()) => rt::spawn_local(run),
+    match pool.kind() {
+        PoolKind::Global => pool.workers().spawn(run),
+        PoolKind::Daemon if crate::engine::local::is_daemon_thread_of(pool.id()) => rt::spawn_local(run),
         // Started by a submitter on another thread (see `PoolShared::submit`).
-        Runtime::Daemon => pool.run_queue().spawn(run),
+        PoolKind::Daemon => pool.run_queue().spawn(run),
     }
 }
 
@@ -323,7 +323,7 @@ where
     }
 
     fn launch(self, start: Start<F::Output>) {
-        debug_assert_eq!(start.task.core().pool().runtime(), Runtime::Daemon);
+        debug_assert_eq!(start.task.core().pool().kind(), PoolKind::Daemon);
         let closure = self.0;
         // Building the future is user code: a panic there is the task's.
         let made = {
@@ -384,7 +384,7 @@ where
             token: Some(permit),
         });
         let closure_permit = Arc::clone(&permit);
-        let work = rt::spawn_blocking(move || {
+        let work = pool.backend().spawn_blocking(move || {
             let _permit = closure_permit;
             closure()
         });

@@ -39,7 +39,7 @@ use crate::engine::mode::ShutdownMode;
 use crate::engine::outcome::{Refusal, TaskLabel};
 use crate::engine::report;
 use crate::engine::report::UnobservedFailure;
-use crate::engine::rt;
+use crate::engine::rt::Backend;
 use crate::engine::sched::Runnable;
 use crate::engine::stats::{Counts, Ended, Stats};
 use crate::engine::task::{Job, Payload, TaskId, TaskOptions, TaskRef};
@@ -60,10 +60,10 @@ impl PoolId {
 
 /// Where a pool's tasks run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Runtime {
-    /// async-std's global multi-threaded executor.
+pub(crate) enum PoolKind {
+    /// The pool's workers, on its runtime's multi-threaded executor.
     Global,
-    /// One daemon thread's local executor.
+    /// One daemon thread's run queue.
     Daemon,
 }
 
@@ -103,7 +103,9 @@ struct Book {
 
 pub(crate) struct PoolShared {
     id: PoolId,
-    runtime: Runtime,
+    kind: PoolKind,
+    /// The runtime its workers, driver and blocking closures run on.
+    backend: Backend,
     limiter: Limiter,
     slots: Option<Limiter>,
     /// Tasks waiting for a token, front first. Closed by `close`.
@@ -139,16 +141,17 @@ pub(crate) struct PoolShared {
 }
 
 impl PoolShared {
-    pub(crate) fn new(config: PoolConfig, runtime: Runtime) -> Arc<PoolShared> {
+    pub(crate) fn new(config: PoolConfig, kind: PoolKind, backend: Backend) -> Arc<PoolShared> {
         Arc::new(PoolShared {
             id: PoolId::next(),
-            runtime,
+            kind,
             limiter: Limiter::new(config.limit),
             slots: config.queue_capacity.map(Limiter::new),
             queue: ConcurrentQueue::unbounded(),
             submitted: AtomicU64::new(0),
             waiting: AtomicUsize::new(0),
-            workers: (runtime == Runtime::Global).then(Workers::new),
+            workers: (kind == PoolKind::Global).then(|| Workers::new(backend.clone())),
+            backend,
             run_queue: OnceLock::new(),
             deferred_start: AtomicBool::new(false),
             driver: Event::new(),
@@ -173,8 +176,13 @@ impl PoolShared {
         self.id
     }
 
-    pub(crate) fn runtime(&self) -> Runtime {
-        self.runtime
+    pub(crate) fn kind(&self) -> PoolKind {
+        self.kind
+    }
+
+    /// The runtime its workers, driver and blocking closures run on.
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
     }
 
     /// A global pool's workers.
@@ -400,7 +408,7 @@ impl PoolShared {
     /// Whether this thread may start the pool's queued tasks: any thread
     /// for a global pool, only the daemon thread for a daemon's.
     fn starts_here(&self) -> bool {
-        self.runtime == Runtime::Global || crate::engine::local::is_daemon_thread_of(self.id)
+        self.kind == PoolKind::Global || crate::engine::local::is_daemon_thread_of(self.id)
     }
 
     /// Starts a task popped from the front of the queue under `token`, or
@@ -511,9 +519,9 @@ impl PoolShared {
     /// Queues a runnable task of this pool where the pool runs its tasks:
     /// on its workers, or on its daemon thread's loop.
     pub(crate) fn schedule(&self, runnable: Runnable) {
-        match self.runtime {
-            Runtime::Global => self.workers().schedule(runnable),
-            Runtime::Daemon => self.run_queue().schedule(runnable),
+        match self.kind {
+            PoolKind::Global => self.workers().schedule(runnable),
+            PoolKind::Daemon => self.run_queue().schedule(runnable),
         }
     }
 
@@ -576,7 +584,7 @@ impl PoolShared {
         if self.closing.swap(true, Ordering::SeqCst) {
             return false;
         }
-        if self.runtime == Runtime::Daemon {
+        if self.kind == PoolKind::Daemon {
             report::info!("DaemonExecutor is stopping...");
         }
         self.queue.close();
@@ -658,24 +666,19 @@ impl PoolShared {
 
     // ----- the driver -----
 
-    /// Starts a global pool's driver on the runtime. If the runtime cannot
-    /// spawn it (a logger that panics while async-std logs the spawn), the
-    /// driver runs on a thread of its own instead: without it, the pool
-    /// would never say it has stopped, and a shutdown deadline would never
-    /// fire.
-    ///
-    /// # Errors
-    ///
-    /// The error of that thread's spawn, if it is needed and fails.
-    pub(crate) fn start_driver(self: &Arc<Self>) -> std::io::Result<()> {
-        if rt::spawn(Arc::clone(self).drive()) {
-            return Ok(());
-        }
-        let driver = Arc::clone(self);
-        std::thread::Builder::new()
-            .name("taskpool-driver".into())
-            .spawn(move || crate::engine::util::block_on_here(driver.drive()))
-            .map(drop)
+    /// Starts a global pool's driver on the runtime. If the runtime drops it
+    /// unfinished (it could not spawn it, as under a logger that panics
+    /// while async-std logs the spawn, or it shut down: a tokio runtime
+    /// whose handle the pool was given, a smol executor dropped), the
+    /// driver moves to a thread of its own: without it the pool would never
+    /// say it has stopped, and a shutdown deadline would never fire.
+    pub(crate) fn start_driver(self: &Arc<Self>) {
+        let pool = Arc::clone(self);
+        let rehome = Rehome(Some(Arc::clone(self)));
+        self.backend.spawn(async move {
+            pool.drive().await;
+            rehome.disarm();
+        });
     }
 
     /// Runs the pool until it is closed and idle (so drained): does the
@@ -744,5 +747,27 @@ impl fmt::Debug for PoolShared {
             .field("queued", &stats.queued)
             .field("closed", &self.is_closed())
             .finish()
+    }
+}
+
+/// Held by a global pool's driver on the runtime: dropped before the driver
+/// finished, it runs the driver on a thread of its own.
+struct Rehome(Option<Arc<PoolShared>>);
+
+impl Rehome {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Rehome {
+    fn drop(&mut self) {
+        let Some(pool) = self.0.take() else { return };
+        let spawned = std::thread::Builder::new()
+            .name("taskpool-driver".into())
+            .spawn(move || crate::engine::util::block_on_here(pool.drive()));
+        if let Err(error) = spawned {
+            report::error!("TASK POOL: the pool's driver has no runtime left and no thread: {error}");
+        }
     }
 }

@@ -25,13 +25,12 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering, fence};
 use std::task::{Context, Poll};
 
 use concurrent_queue::ConcurrentQueue;
 
-use crate::engine::rt;
+use crate::engine::rt::Backend;
 use crate::engine::sched::Runnable;
 
 /// How many runnables a worker runs before it lets the runtime's other
@@ -45,8 +44,8 @@ thread_local! {
 }
 
 thread_local! {
-    /// Set while this thread drops the runnables no worker could be
-    /// spawned for (see `start_worker`).
+    /// Set while this thread drops the runnables of a lost worker (see
+    /// `Workers::lost`).
     static DROPPING: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -58,23 +57,27 @@ pub(crate) struct Workers {
     own: Box<[ConcurrentQueue<Runnable>]>,
     /// Which of the `own` queues belong to a live worker (bit `i`).
     alive: AtomicUsize,
+    /// The runtime the workers are spawned on.
+    backend: Backend,
 }
 
 impl Workers {
-    pub(crate) fn new() -> Arc<Workers> {
+    /// The workers of a pool on `backend`: at most one per executor thread
+    /// the runtime has, so that its tasks can use every core (and at most
+    /// as many as the bits of a `usize`).
+    pub(crate) fn new(backend: Backend) -> Arc<Workers> {
+        let max = backend.threads().clamp(1, usize::BITS as usize);
         Arc::new(Workers {
             shared: ConcurrentQueue::unbounded(),
-            own: (0..Self::max()).map(|_| ConcurrentQueue::unbounded()).collect(),
+            own: (0..max).map(|_| ConcurrentQueue::unbounded()).collect(),
             alive: AtomicUsize::new(0),
+            backend,
         })
     }
 
-    /// The most workers a pool runs at once: one per executor thread the
-    /// runtime has, so that its tasks can use every core (and at most as
-    /// many as the bits of a `usize`).
-    pub(crate) fn max() -> usize {
-        static MAX: OnceLock<usize> = OnceLock::new();
-        *MAX.get_or_init(|| rt::executor_threads().clamp(1, usize::BITS as usize))
+    /// The most workers the pool runs at once.
+    fn max(&self) -> usize {
+        self.own.len()
     }
 
     /// Spawns `future` as a task of this pool. It is polled first by a
@@ -117,7 +120,7 @@ impl Workers {
         fence(Ordering::SeqCst);
         let mut alive = self.alive.load(Ordering::SeqCst);
         loop {
-            if alive.count_ones() as usize >= Self::max() {
+            if alive.count_ones() as usize >= self.max() {
                 return;
             }
             let index = (!alive).trailing_zeros() as usize;
@@ -135,22 +138,53 @@ impl Workers {
         let worker = Worker {
             workers: Arc::clone(self),
             index,
+            done: false,
         };
-        if !rt::spawn(worker) {
-            // The runtime could not spawn it (a panicking logger): nothing
-            // would ever run the queued runnables, so drop them, which ends
-            // each task as cancelled, as a failed spawn of the task itself
-            // would. Their ends may start and queue more: this loop drops
-            // those too, rather than recursing once per task.
-            self.alive.fetch_and(!(1 << index), Ordering::SeqCst);
-            if DROPPING.with(|d| d.replace(true)) {
-                return;
-            }
-            while let Ok(runnable) = self.shared.pop().or_else(|_| self.own[index].pop()) {
-                drop(catch_unwind(AssertUnwindSafe(|| runnable.abandon())));
-            }
-            DROPPING.with(|d| d.set(false));
+        // A worker the runtime drops unfinished gives its place and its
+        // queue up (`Worker::drop`).
+        if CURRENT.with(Cell::get).is_some() {
+            // From a running task, which may block this thread next.
+            self.backend.spawn_from_task(worker);
+        } else {
+            self.backend.spawn(worker);
         }
+    }
+
+    /// Worker `index` is gone before it finished: the runtime could not
+    /// spawn it (a panicking logger under async-std), or shut down (a tokio
+    /// runtime whose handle the pool was given). Nothing may ever run the
+    /// queued runnables, so drop them, which ends each task as cancelled,
+    /// as a failed spawn of the task itself would.
+    ///
+    /// Not here: this runs inside whatever queued the runnable, often a
+    /// waker called under the lock of a channel or an event that the
+    /// dropped futures use too. A thread of its own drains the queues.
+    /// The tasks' ends may start and queue more, whose workers are lost in
+    /// turn on that thread: its loop drops those too, rather than
+    /// recursing or starting a thread per task (a task woken later, on a
+    /// live runtime, gets a new worker as usual).
+    fn lost(self: &Arc<Self>, index: usize) {
+        self.alive.fetch_and(!(1 << index), Ordering::SeqCst);
+        if DROPPING.with(Cell::get) {
+            return;
+        }
+        let workers = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("taskpool-cancel".into())
+            .spawn(move || workers.drop_queued(index));
+        if spawned.is_err() {
+            // No thread either: drop them here, the only way left to end them.
+            self.drop_queued(index);
+        }
+    }
+
+    /// Drops every queued runnable, ending its task as cancelled.
+    fn drop_queued(&self, index: usize) {
+        DROPPING.with(|d| d.set(true));
+        while let Ok(runnable) = self.shared.pop().or_else(|_| self.own[index].pop()) {
+            drop(catch_unwind(AssertUnwindSafe(|| runnable.abandon())));
+        }
+        DROPPING.with(|d| d.set(false));
     }
 
     /// The next runnable for worker `index`: its own first, then the shared
@@ -190,14 +224,25 @@ impl Drop for Running {
 struct Worker {
     workers: Arc<Workers>,
     index: usize,
+    /// Set when it ends by itself; a worker dropped before is lost.
+    done: bool,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if !self.done {
+            self.workers.lost(self.index);
+        }
+    }
 }
 
 impl Future for Worker {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let workers = &self.workers;
-        let index = self.index;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let workers = &this.workers;
+        let index = this.index;
         let _running = Running::enter(workers, index);
         for _ in 0..BUDGET {
             match workers.next(index) {
@@ -211,12 +256,14 @@ impl Future for Worker {
                     workers.alive.fetch_and(!(1 << index), Ordering::SeqCst);
                     fence(Ordering::SeqCst);
                     if workers.is_empty() {
+                        this.done = true;
                         return Poll::Ready(());
                     }
                     // Work came in: take a place back, or leave it to the
                     // worker that took ours.
                     let before = workers.alive.fetch_or(1 << index, Ordering::SeqCst);
                     if before & (1 << index) != 0 {
+                        this.done = true;
                         return Poll::Ready(());
                     }
                 }

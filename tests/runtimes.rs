@@ -1,0 +1,231 @@
+//! Choosing a runtime: every builder takes every `Runtime` and refuses,
+//! with `ConfigError::RuntimeDisabled`, the ones whose feature is off; the
+//! pool reports the runtime its tasks run on; a pool built inside a tokio
+//! runtime runs there, and one given a handle or an executor on it; a pool
+//! whose tokio runtime shuts down ends its tasks as cancelled instead of
+//! leaving them hanging.
+//!
+//! Run with each feature set (`.ci/run` does): the checks below cover the
+//! runtimes enabled in this build and the refusal of the others.
+
+mod common;
+
+use common::watchdog;
+use taskpool::{ConfigError, DaemonExecutor, Runtime, TaskPool};
+
+const ALL: [Runtime; 3] = [Runtime::AsyncStd, Runtime::Tokio, Runtime::Smol];
+
+#[test]
+fn the_preferred_runtime_is_enabled_and_is_the_first_of_async_std_tokio_smol() {
+    let enabled: Vec<Runtime> = ALL.into_iter().filter(|r| r.is_enabled()).collect();
+    assert!(!enabled.is_empty(), "a build has at least one runtime");
+    assert_eq!(Runtime::preferred(), enabled[0]);
+    assert_eq!(Runtime::AsyncStd.is_enabled(), cfg!(feature = "async-std"));
+    assert_eq!(Runtime::Tokio.is_enabled(), cfg!(feature = "tokio"));
+    assert_eq!(Runtime::Smol.is_enabled(), cfg!(feature = "smol"));
+}
+
+#[test]
+fn a_pool_runs_on_each_enabled_runtime_and_refuses_the_others() {
+    watchdog(|| {
+        for runtime in ALL {
+            match TaskPool::builder().runtime(runtime).limit(2).build() {
+                Ok(pool) => {
+                    assert!(runtime.is_enabled(), "{runtime:?} is off but was built");
+                    assert_eq!(pool.runtime(), runtime);
+                    let handles: Vec<_> = (0..10).map(|i| pool.submit(async move { i * 2 }).unwrap()).collect();
+                    let out: Vec<i32> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
+                    assert_eq!(out, (0..10).map(|i| i * 2).collect::<Vec<_>>());
+                    assert_eq!(pool.submit_to_thread(|| 5).unwrap().wait().unwrap(), 5);
+                    pool.shutdown(taskpool::ShutdownMode::Drain).wait();
+                }
+                Err(ConfigError::RuntimeDisabled(refused)) => {
+                    assert!(!runtime.is_enabled(), "{runtime:?} is on but was refused");
+                    assert_eq!(refused, runtime);
+                    let message = ConfigError::RuntimeDisabled(refused).to_string();
+                    assert!(message.contains(runtime.feature()), "{message}");
+                }
+                Err(other) => panic!("{runtime:?}: unexpected {other:?}"),
+            }
+        }
+    });
+}
+
+#[test]
+fn a_daemon_runs_on_each_enabled_runtime_on_its_own_thread_and_refuses_the_others() {
+    watchdog(|| {
+        for runtime in ALL {
+            match DaemonExecutor::builder()
+                .runtime(runtime)
+                .thread_name("rt-daemon")
+                .limit(2)
+                .build()
+            {
+                Ok(executor) => {
+                    assert!(runtime.is_enabled(), "{runtime:?} is off but was built");
+                    assert_eq!(executor.pool().runtime(), runtime);
+                    let name = executor
+                        .pool()
+                        .submit(async { std::thread::current().name().map(str::to_owned) })
+                        .unwrap()
+                        .wait()
+                        .unwrap();
+                    assert_eq!(name.as_deref(), Some("rt-daemon"));
+                    let local = executor
+                        .submit_local(|| {
+                            let not_send = std::rc::Rc::new(3);
+                            async move { *not_send + 1 }
+                        })
+                        .unwrap();
+                    assert_eq!(local.wait().unwrap(), 4);
+                    assert_eq!(executor.pool().submit_to_thread(|| 6).unwrap().wait().unwrap(), 6);
+                }
+                Err(ConfigError::RuntimeDisabled(refused)) => {
+                    assert!(!runtime.is_enabled(), "{runtime:?} is on but was refused");
+                    assert_eq!(refused, runtime);
+                }
+                Err(other) => panic!("{runtime:?}: unexpected {other:?}"),
+            }
+        }
+    });
+}
+
+#[test]
+fn a_pools_debug_shows_its_runtime() {
+    let pool = TaskPool::new(1).unwrap();
+    let builder = format!("{:?}", TaskPool::builder().runtime(Runtime::preferred()));
+    assert!(builder.contains(&format!("{:?}", Runtime::preferred())), "{builder}");
+    assert_eq!(pool.runtime(), Runtime::preferred());
+}
+
+#[cfg(feature = "tokio")]
+mod tokio_choice {
+    use std::time::Duration;
+
+    use super::common::{Gate, watchdog};
+    use taskpool::{Runtime, ShutdownMode, TaskPool};
+
+    #[test]
+    fn a_pool_built_inside_a_tokio_runtime_runs_there_whatever_else_is_enabled() {
+        watchdog(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("users-runtime")
+                .enable_all()
+                .build()
+                .unwrap();
+            let pool = runtime.block_on(async { TaskPool::new(2).unwrap() });
+            assert_eq!(pool.runtime(), Runtime::Tokio);
+            let handle = pool
+                .submit(async {
+                    // Panics ("no reactor running") anywhere but in a tokio runtime.
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    std::thread::current().name().map(str::to_owned)
+                })
+                .unwrap();
+            assert_eq!(handle.wait().unwrap().as_deref(), Some("users-runtime"));
+        });
+    }
+
+    #[test]
+    fn a_pool_given_a_handle_runs_on_that_runtime_from_a_plain_thread() {
+        watchdog(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("handed-over")
+                .enable_all()
+                .build()
+                .unwrap();
+            let pool = TaskPool::builder()
+                .tokio_handle(runtime.handle().clone())
+                .build()
+                .unwrap();
+            assert_eq!(pool.runtime(), Runtime::Tokio);
+            let name = pool
+                .submit(async { std::thread::current().name().map(str::to_owned) })
+                .unwrap()
+                .wait()
+                .unwrap();
+            assert_eq!(name.as_deref(), Some("handed-over"));
+        });
+    }
+
+    #[test]
+    fn when_its_tokio_runtime_shuts_down_the_pools_tasks_end_cancelled_and_it_still_shuts_down() {
+        watchdog(|| {
+            for _ in 0..50 {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let pool = TaskPool::builder()
+                    .tokio_handle(runtime.handle().clone())
+                    .limit(1)
+                    .build()
+                    .unwrap();
+                let gate = Gate::new();
+                let (started_tx, started_rx) = std::sync::mpsc::channel();
+                let running = {
+                    let gate = gate.clone();
+                    pool.submit(async move {
+                        started_tx.send(()).unwrap();
+                        gate.wait().await;
+                    })
+                    .unwrap()
+                };
+                let queued = pool.submit(async { 1 }).unwrap();
+                started_rx.recv().unwrap();
+                // Dropping a runtime waits until its workers have stopped and
+                // dropped their tasks (the pool's worker and driver among them).
+                drop(runtime);
+                // The running task is parked on the gate: opening it wakes
+                // a cell whose runtime is gone.
+                gate.open();
+                assert!(running.wait().unwrap_err().is_cancelled());
+                assert!(queued.wait().unwrap_err().is_cancelled());
+                let late = pool.submit(async { 2 }).unwrap();
+                assert!(late.wait().unwrap_err().is_cancelled());
+                // The driver moved to a thread of its own: shutdown completes.
+                pool.shutdown(ShutdownMode::Drain).wait();
+                assert!(pool.is_closed());
+            }
+        });
+    }
+}
+
+#[cfg(feature = "smol")]
+mod smol_choice {
+    use std::sync::Arc;
+
+    use super::common::watchdog;
+    use taskpool::{Runtime, TaskPool};
+
+    #[test]
+    fn a_pool_given_an_executor_runs_on_the_threads_that_run_it() {
+        watchdog(|| {
+            let executor = Arc::new(smol::Executor::new());
+            let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
+            let runner = {
+                let executor = Arc::clone(&executor);
+                std::thread::Builder::new()
+                    .name("runs-executor".into())
+                    .spawn(move || smol::block_on(executor.run(stop_rx.recv())))
+                    .unwrap()
+            };
+            let pool = TaskPool::builder()
+                .smol_executor(Arc::clone(&executor))
+                .build()
+                .unwrap();
+            assert_eq!(pool.runtime(), Runtime::Smol);
+            let name = pool
+                .submit(async { std::thread::current().name().map(str::to_owned) })
+                .unwrap()
+                .wait()
+                .unwrap();
+            assert_eq!(name.as_deref(), Some("runs-executor"));
+            stop_tx.send_blocking(()).unwrap();
+            runner.join().unwrap().unwrap();
+        });
+    }
+}
