@@ -31,7 +31,9 @@ pub const DEFAULT_THREAD_NAME: &str = "taskpool-daemon";
 /// Runs async tasks on one dedicated, named OS thread, at most `limit` at
 /// once, for programs whose own code is synchronous.
 ///
-/// The thread runs async-std's runtime; every task submitted here executes
+/// The thread runs its [`Runtime`] (async-std's by default; a current-thread
+/// tokio runtime, or smol's `block_on`: see
+/// [`DaemonExecutorBuilder::runtime`]); every task submitted here executes
 /// on it, whichever thread submitted it. Plain threads submit futures and
 /// block on the returned [`TaskHandle`]s (with a timeout if they like);
 /// async code can `.await` them.

@@ -5,8 +5,8 @@
 //! `taskpool` is for programs whose main code is synchronous (a CLI, a GUI
 //! thread, a sync library, a test) that need to run many I/O-bound async
 //! jobs with bounded concurrency and get the results back. It is a Rust
-//! port, on async-std, of Python's `concurrent.futures` executors applied
-//! to coroutines.
+//! port of Python's `concurrent.futures` executors applied to coroutines,
+//! on async-std (the default), tokio or smol (see [`Runtime`]).
 //!
 //! ```
 //! use std::time::Duration;
@@ -27,7 +27,7 @@
 //!
 //! # Limiting concurrency
 //!
-//! A [`TaskPool`] runs tasks on async-std's global executor; a
+//! A [`TaskPool`] runs tasks on its runtime's executor; a
 //! [`DaemonExecutor`] owns one named thread and runs its pool's tasks
 //! there. Either way at most `limit` tasks run at once and the rest wait
 //! in FIFO order. The limit is a channel of `limit` permit tokens (kept
@@ -153,8 +153,13 @@
 //! - For limits across processes or machines, use a distributed job queue
 //!   and run a pool inside each worker: this is an in-process limiter.
 //!
-//! All async-std calls live in one private module, so the planned move to
-//! smol (async-std's successor) stays a one-module change.
+//! # Runtimes
+//!
+//! Each runtime is a cargo feature: `async-std` (the default), `tokio`,
+//! `smol`; they add up. A pool built inside a tokio runtime runs there (so
+//! tokio's timers, I/O and tokio-based crates work in its tasks); a
+//! builder's [`runtime`](TaskPoolBuilder::runtime) picks one; see
+//! [`Runtime`]. Every runtime call lives in one private module.
 
 // One `unsafe` block in the crate, allowed where it is: pinning a task's
 // future in place in its cell (`engine/cell.rs`), which saves an

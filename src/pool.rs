@@ -19,10 +19,12 @@ use crate::shutdown::{Shutdown, ShutdownMode};
 /// wait in a FIFO queue.
 ///
 /// `submit` returns a [`TaskHandle`] at once, from any thread, inside or
-/// outside a runtime. Tasks run on async-std's global executor threads (a
-/// [`DaemonExecutor`](crate::DaemonExecutor) runs them on one dedicated
-/// thread instead): the pool's own workers, at most one per executor
-/// thread, run them, rather than one async-std task per pool task. The
+/// outside a runtime. Tasks run on the threads of the pool's
+/// [`Runtime`]'s executor (async-std's global executor by default; see
+/// [`TaskPoolBuilder::runtime`]; a [`DaemonExecutor`](crate::DaemonExecutor)
+/// runs them on one dedicated thread instead): the pool's own workers, at
+/// most one per executor thread, run them, rather than one runtime task per
+/// pool task. The
 /// limit is enforced with a channel of `limit` tokens: a task takes one
 /// when it starts and its runner gives it back when the task ends, however
 /// it ends — value, panic, cancel or timeout.
@@ -71,8 +73,10 @@ impl TaskPool {
     /// ```
     pub const MAX_LIMIT: usize = crate::engine::limiter::MAX_LIMIT;
 
-    /// A pool running at most `limit` tasks at once on async-std's global
-    /// executor, with an unbounded queue.
+    /// A pool running at most `limit` tasks at once on its default runtime
+    /// (see [`TaskPoolBuilder::runtime`]: the tokio runtime it is built in,
+    /// else async-std's global executor, else the first enabled), with an
+    /// unbounded queue.
     ///
     /// Building a pool takes the same time and memory whatever the limit.
     ///
@@ -214,7 +218,7 @@ impl TaskPool {
         self.build_task().submit_async(future).await
     }
 
-    /// Runs a blocking closure on async-std's blocking thread pool, under
+    /// Runs a blocking closure on the runtime's blocking thread pool, under
     /// the same limit as every other task. Python: `asyncio.to_thread`,
     /// `ThreadPoolExecutor.submit(fn)`.
     ///
@@ -560,7 +564,8 @@ impl TaskPoolBuilder {
 
     /// Runs the pool's tasks on the tokio runtime behind `handle` (feature
     /// `tokio`), from wherever the pool is built. Same as
-    /// [`runtime(Runtime::Tokio)`](Self::runtime), on that runtime.
+    /// [`runtime(Runtime::Tokio)`](Self::runtime), on that runtime. Python:
+    /// the `loop` argument of `asyncio.run_coroutine_threadsafe`.
     ///
     /// If that runtime shuts down while the pool lives, the pool's tasks
     /// that have not finished end as cancelled, and the pool keeps working
@@ -587,7 +592,8 @@ impl TaskPoolBuilder {
     }
 
     /// Runs the pool's tasks on `executor` (feature `smol`), which the
-    /// caller's threads run (`Executor::run`). Same as
+    /// caller's threads run (`Executor::run`); Python: the `loop` argument of
+    /// `asyncio.run_coroutine_threadsafe`. Same as
     /// [`runtime(Runtime::Smol)`](Self::runtime), on that executor instead
     /// of smol's global one.
     ///

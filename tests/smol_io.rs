@@ -65,7 +65,11 @@ fn a_pool_on_an_executor_of_ones_own_runs_async_io_and_timers() {
                 std::thread::spawn(move || smol::block_on(executor.run(stop_rx.recv())))
             })
             .collect();
-        let pool = TaskPool::builder().smol_executor(Arc::clone(&executor)).limit(2).build().unwrap();
+        let pool = TaskPool::builder()
+            .smol_executor(Arc::clone(&executor))
+            .limit(2)
+            .build()
+            .unwrap();
         exchange(&pool);
         drop(stop_tx);
         for runner in runners {

@@ -4,7 +4,7 @@
 //! Every task of a daemon pool runs on its thread, so the executor needs
 //! no work stealing and no sleepers: a queue of runnables (filled from any
 //! thread, since wakers travel) and one waker to resume the thread's loop.
-//! [`run`] drives it from inside async-std's `block_on` (see `rt.rs`).
+//! [`run`] drives it from inside the runtime's `block_on` (see `rt/`).
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -20,7 +20,7 @@ use crate::engine::sched::Runnable;
 use crate::engine::shared::PoolId;
 
 /// How many tasks the loop runs before it lets `block_on` (and so the
-/// async-std runtime on this thread) have a turn.
+/// runtime on this thread) have a turn.
 const BUDGET: usize = 128;
 
 /// The run queue of one thread's loop. Shareable: other threads spawn

@@ -8,7 +8,7 @@
 //! closures (their futures cannot leave the daemon thread) and blocking
 //! closures (their runner awaits the blocking pool); those are `async-task`
 //! runnables. (A pool's workers and driver are not in these queues: the
-//! runtime runs them, see `rt.rs`.)
+//! runtime runs them, see `rt/`.)
 
 use std::sync::Arc;
 

@@ -56,7 +56,9 @@ mod with_smol;
 #[cfg(feature = "tokio")]
 mod with_tokio;
 
-/// The async runtime a pool's tasks run on, one per cargo feature.
+/// The async runtime a pool's tasks run on, one per cargo feature. Python:
+/// picking the event loop implementation (asyncio's own or `uvloop`, with
+/// `asyncio.run(..., loop_factory=...)`).
 ///
 /// Every variant exists whatever the features: asking a builder for a
 /// runtime whose feature is off is an error at `build`
