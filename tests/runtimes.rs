@@ -128,6 +128,35 @@ mod tokio_choice {
     }
 
     #[test]
+    fn a_pool_built_inside_a_current_thread_runtime_runs_its_tasks_on_that_thread() {
+        watchdog(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let (names, pool_runtime) = runtime.block_on(async {
+                let pool = TaskPool::new(3).unwrap();
+                let handles: Vec<_> = (0..10)
+                    .map(|_| {
+                        pool.submit(async {
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                            std::thread::current().id()
+                        })
+                        .unwrap()
+                    })
+                    .collect();
+                let mut names = Vec::new();
+                for handle in handles {
+                    names.push(handle.await.unwrap());
+                }
+                (names, pool.runtime())
+            });
+            assert_eq!(pool_runtime, Runtime::Tokio);
+            assert!(names.iter().all(|id| *id == std::thread::current().id()));
+        });
+    }
+
+    #[test]
     fn a_pool_given_a_handle_runs_on_that_runtime_from_a_plain_thread() {
         watchdog(|| {
             let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -99,7 +99,10 @@ pub enum Runtime {
     /// runtime of the crate's own (threads named `taskpool-tokio`, started
     /// by the first pool that needs it); a daemon runs a current-thread
     /// tokio runtime with a `LocalSet` on its thread. tokio's timers, I/O,
-    /// `spawn` (and on a daemon `spawn_local`) work inside the tasks.
+    /// `spawn` (and on a daemon `spawn_local`) work inside the tasks. A pool
+    /// built inside a current-thread runtime (`#[tokio::test]`'s default)
+    /// runs its tasks on that thread, while that runtime is driven: await
+    /// its handles there, as with `tokio::spawn`.
     Tokio,
     /// smol (feature `smol`): a pool's workers run on smol's global
     /// executor, or on an `Executor` it was given
