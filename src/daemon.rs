@@ -393,8 +393,8 @@ impl DaemonExecutorBuilder {
     /// [`ConfigError::LimitTooLarge`], [`ConfigError::QueueCapacityTooLarge`],
     /// [`ConfigError::InvalidThreadName`],
     /// [`ConfigError::RuntimeDisabled`] for a runtime whose feature is off,
-    /// or [`ConfigError::ThreadSpawn`] if the OS refuses the thread (or, on
-    /// tokio, the runtime's).
+    /// [`ConfigError::ThreadSpawn`] if the OS refuses the thread, or
+    /// [`ConfigError::RuntimeStart`] if its tokio runtime cannot start.
     ///
     /// # Examples
     ///

@@ -372,11 +372,13 @@ pub enum ConfigError {
     ZeroBuffer,
     /// The daemon thread's name contains a NUL byte.
     InvalidThreadName,
-    /// The operating system refused to start a thread the executor needs:
-    /// a daemon's thread, or the threads of a tokio runtime the executor
-    /// builds (a daemon's, or the one a `TaskPool` on tokio runs on when it
-    /// is built outside any tokio runtime).
+    /// The operating system refused to start the daemon's thread.
     ThreadSpawn(io::Error),
+    /// A runtime the executor needs could not be started: the tokio
+    /// runtime of a daemon on tokio, or the one a `TaskPool` on tokio runs
+    /// on when it is built outside any multi-threaded tokio runtime (its
+    /// I/O or time driver failed, or the OS refused its threads).
+    RuntimeStart(io::Error),
     /// The builder was asked for a runtime whose cargo feature is off in
     /// this build (see [`Runtime::is_enabled`](crate::Runtime::is_enabled)).
     RuntimeDisabled(crate::Runtime),
@@ -396,6 +398,7 @@ impl fmt::Display for ConfigError {
             ConfigError::ZeroBuffer => f.write_str("the map buffer must be at least 1"),
             ConfigError::InvalidThreadName => f.write_str("the thread name must not contain a NUL byte"),
             ConfigError::ThreadSpawn(_) => f.write_str("failed to spawn the executor's thread"),
+            ConfigError::RuntimeStart(_) => f.write_str("failed to start the executor's runtime"),
             ConfigError::RuntimeDisabled(runtime) => write!(
                 f,
                 "the {runtime:?} runtime is not enabled: turn on taskpool's `{}` feature",
@@ -409,7 +412,7 @@ impl From<Unavailable> for ConfigError {
     fn from(unavailable: Unavailable) -> ConfigError {
         match unavailable {
             Unavailable::Disabled(runtime) => ConfigError::RuntimeDisabled(runtime),
-            Unavailable::Failed(error) => ConfigError::ThreadSpawn(error),
+            Unavailable::Failed(error) => ConfigError::RuntimeStart(error),
         }
     }
 }
@@ -417,7 +420,7 @@ impl From<Unavailable> for ConfigError {
 impl std::error::Error for ConfigError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ConfigError::ThreadSpawn(e) => Some(e),
+            ConfigError::ThreadSpawn(e) | ConfigError::RuntimeStart(e) => Some(e),
             _ => None,
         }
     }

@@ -84,7 +84,7 @@ impl TaskPool {
     ///
     /// [`ConfigError::ZeroLimit`] if `limit` is zero;
     /// [`ConfigError::LimitTooLarge`] if it is above
-    /// [`MAX_LIMIT`](Self::MAX_LIMIT); [`ConfigError::ThreadSpawn`] as for
+    /// [`MAX_LIMIT`](Self::MAX_LIMIT); [`ConfigError::RuntimeStart`] as for
     /// [`TaskPoolBuilder::build`].
     ///
     /// # Examples
@@ -567,10 +567,11 @@ impl TaskPoolBuilder {
     /// [`runtime(Runtime::Tokio)`](Self::runtime), on that runtime. Python:
     /// the `loop` argument of `asyncio.run_coroutine_threadsafe`.
     ///
-    /// If that runtime shuts down while the pool lives, the pool's tasks
-    /// that have not finished end as cancelled, and the pool keeps working
-    /// for waits, stats and shutdown (its bookkeeping moves to a thread of
-    /// its own); new tasks end as cancelled too.
+    /// If that runtime shuts down while the pool lives, nothing can run on
+    /// the pool any more: it closes (new submissions are refused, the
+    /// future handed back), its tasks that have not finished end as
+    /// cancelled, and waits, stats and shutdown keep working (its
+    /// bookkeeping moves to a thread of its own).
     ///
     /// # Examples
     ///
@@ -598,7 +599,8 @@ impl TaskPoolBuilder {
     /// of smol's global one.
     ///
     /// The pool keeps the executor alive, and its tasks run only while
-    /// some thread runs the executor.
+    /// some thread runs the executor: keep running it until the pool has
+    /// shut down (until then, the pool's bookkeeping is a task on it).
     ///
     /// # Examples
     ///
@@ -649,9 +651,9 @@ impl TaskPoolBuilder {
     /// [`ConfigError::LimitTooLarge`] or
     /// [`ConfigError::QueueCapacityTooLarge`] above
     /// [`TaskPool::MAX_LIMIT`]; [`ConfigError::RuntimeDisabled`] for a
-    /// runtime whose feature is off; [`ConfigError::ThreadSpawn`] if the
-    /// pool runs on tokio outside any tokio runtime and the crate's own
-    /// could not start its threads.
+    /// runtime whose feature is off; [`ConfigError::RuntimeStart`] if the
+    /// pool runs on tokio outside any multi-threaded tokio runtime and the
+    /// crate's own could not start.
     ///
     /// # Examples
     ///

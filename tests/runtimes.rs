@@ -128,31 +128,50 @@ mod tokio_choice {
     }
 
     #[test]
-    fn a_pool_built_inside_a_current_thread_runtime_runs_its_tasks_on_that_thread() {
+    fn a_pool_built_inside_a_current_thread_runtime_runs_on_the_crates_own_so_a_blocking_wait_works() {
         watchdog(|| {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
-            let (names, pool_runtime) = runtime.block_on(async {
+            runtime.block_on(async {
                 let pool = TaskPool::new(3).unwrap();
-                let handles: Vec<_> = (0..10)
-                    .map(|_| {
-                        pool.submit(async {
-                            tokio::time::sleep(Duration::from_millis(1)).await;
-                            std::thread::current().id()
-                        })
-                        .unwrap()
+                assert_eq!(pool.runtime(), Runtime::Tokio);
+                let handle = pool
+                    .submit(async {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        std::thread::current().name().map(str::to_owned)
                     })
-                    .collect();
-                let mut names = Vec::new();
-                for handle in handles {
-                    names.push(handle.await.unwrap());
-                }
-                (names, pool.runtime())
+                    .unwrap();
+                // This thread is the runtime's only one: a blocking wait
+                // would stop the task if it ran here.
+                assert_eq!(handle.wait().unwrap().as_deref(), Some("taskpool-tokio"));
+                let awaited = pool.submit(async { 5 }).unwrap().await.unwrap();
+                assert_eq!(awaited, 5);
             });
-            assert_eq!(pool_runtime, Runtime::Tokio);
-            assert!(names.iter().all(|id| *id == std::thread::current().id()));
+        });
+    }
+
+    #[test]
+    fn a_plain_tokio_task_that_submits_then_blocks_on_the_handle_is_not_left_waiting() {
+        watchdog(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(4)
+                .enable_all()
+                .build()
+                .unwrap();
+            let pool = TaskPool::builder()
+                .tokio_handle(runtime.handle().clone())
+                .limit(2)
+                .build()
+                .unwrap();
+            for i in 0..50 {
+                let pool = pool.clone();
+                // The submit spawns a worker from this tokio thread, which
+                // then blocks: the worker must be free for another thread.
+                let blocked = runtime.spawn(async move { pool.submit(async move { i * 3 }).unwrap().wait().unwrap() });
+                assert_eq!(futures::executor::block_on(blocked).unwrap(), i * 3);
+            }
         });
     }
 
@@ -180,9 +199,9 @@ mod tokio_choice {
     }
 
     #[test]
-    fn when_its_tokio_runtime_shuts_down_the_pools_tasks_end_cancelled_and_it_still_shuts_down() {
+    fn when_its_tokio_runtime_shuts_down_the_pool_closes_its_tasks_end_cancelled_and_it_still_shuts_down() {
         watchdog(|| {
-            for _ in 0..50 {
+            for round in 0..50 {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(1)
                     .enable_all()
@@ -208,17 +227,57 @@ mod tokio_choice {
                 // Dropping a runtime waits until its workers have stopped and
                 // dropped their tasks (the pool's worker and driver among them).
                 drop(runtime);
-                // The running task is parked on the gate: opening it wakes
-                // a cell whose runtime is gone.
-                gate.open();
+                if round % 2 == 0 {
+                    // Woken after its runtime is gone: its worker is lost.
+                    gate.open();
+                }
+                // Never woken (odd rounds): the driver's loss ends it.
                 assert!(running.wait().unwrap_err().is_cancelled());
                 assert!(queued.wait().unwrap_err().is_cancelled());
-                let late = pool.submit(async { 2 }).unwrap();
-                assert!(late.wait().unwrap_err().is_cancelled());
-                // The driver moved to a thread of its own: shutdown completes.
-                pool.shutdown(ShutdownMode::Drain).wait();
+                // Nothing can run any more: the pool is closed, and says so.
                 assert!(pool.is_closed());
+                let refused = pool.submit(async { 2 }).unwrap_err();
+                assert!(refused.is_closed());
+                pool.shutdown(ShutdownMode::Drain).wait();
             }
+        });
+    }
+
+    #[test]
+    fn a_cancelled_blocking_closure_waiting_for_tokios_blocking_pool_never_runs() {
+        watchdog(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .max_blocking_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            let pool = TaskPool::builder()
+                .tokio_handle(runtime.handle().clone())
+                .limit(2)
+                .build()
+                .unwrap();
+            let (a_started_tx, a_started_rx) = std::sync::mpsc::channel();
+            let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+            // A holds the one blocking thread; B's closure queues behind it.
+            let a = pool
+                .submit_to_thread(move || {
+                    a_started_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                })
+                .unwrap();
+            a_started_rx.recv().unwrap();
+            let (ran_tx, ran_rx) = std::sync::mpsc::channel();
+            let b = pool.submit_to_thread(move || ran_tx.send(()).unwrap()).unwrap();
+            super::common::spin_until(|| pool.stats().running == 2);
+            assert!(b.cancel());
+            assert!(b.wait().unwrap_err().is_cancelled());
+            release_tx.send(()).unwrap();
+            a.wait().unwrap();
+            // The blocking thread takes closures in order: once C has run,
+            // B's would have run before it, had it been left queued.
+            pool.submit_to_thread(|| ()).unwrap().wait().unwrap();
+            assert!(ran_rx.try_recv().is_err(), "the cancelled closure ran");
         });
     }
 }

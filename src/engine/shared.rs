@@ -629,14 +629,8 @@ impl PoolShared {
     /// The deadline passed: end the queue and cancel everything running.
     fn abort(&self) {
         self.cancel_pending();
-        let running: Vec<Arc<dyn Job>> = {
-            let mut book = lock(&self.book);
-            book.aborted = true;
-            book.running.iter().map(|(_, job)| Arc::clone(job)).collect()
-        };
-        for job in running {
-            job.cancel();
-        }
+        lock(&self.book).aborted = true;
+        self.cancel_running();
     }
 
     /// Waits until the driver has finished: closed, drained, nothing running.
@@ -669,16 +663,36 @@ impl PoolShared {
     /// Starts a global pool's driver on the runtime. If the runtime drops it
     /// unfinished (it could not spawn it, as under a logger that panics
     /// while async-std logs the spawn, or it shut down: a tokio runtime
-    /// whose handle the pool was given, a smol executor dropped), the
+    /// whose handle the pool was given), the
     /// driver moves to a thread of its own: without it the pool would never
     /// say it has stopped, and a shutdown deadline would never fire.
+    ///
+    /// A driver dropped after it ran means the runtime shut down, and with
+    /// it the workers: the tasks running then are cancelled, since nothing
+    /// would poll them again (those queued are cancelled as they start, by
+    /// their lost workers).
     pub(crate) fn start_driver(self: &Arc<Self>) {
         let pool = Arc::clone(self);
-        let rehome = Rehome(Some(Arc::clone(self)));
+        let mut rehome = Rehome {
+            pool: Some(Arc::clone(self)),
+            ran: false,
+        };
         self.backend.spawn(async move {
+            rehome.ran = true;
             pool.drive().await;
             rehome.disarm();
         });
+    }
+
+    /// Cancels every running task (their ends are counted as usual).
+    fn cancel_running(&self) {
+        let running: Vec<Arc<dyn Job>> = {
+            let book = lock(&self.book);
+            book.running.iter().map(|(_, job)| Arc::clone(job)).collect()
+        };
+        for job in running {
+            job.cancel();
+        }
     }
 
     /// Runs the pool until it is closed and idle (so drained): does the
@@ -752,17 +766,29 @@ impl fmt::Debug for PoolShared {
 
 /// Held by a global pool's driver on the runtime: dropped before the driver
 /// finished, it runs the driver on a thread of its own.
-struct Rehome(Option<Arc<PoolShared>>);
+struct Rehome {
+    pool: Option<Arc<PoolShared>>,
+    /// Set when the driver first runs: dropped after that, the runtime
+    /// has shut down.
+    ran: bool,
+}
 
 impl Rehome {
     fn disarm(mut self) {
-        self.0 = None;
+        self.pool = None;
     }
 }
 
 impl Drop for Rehome {
     fn drop(&mut self) {
-        let Some(pool) = self.0.take() else { return };
+        let Some(pool) = self.pool.take() else { return };
+        if self.ran {
+            // Nothing can run on this pool any more: refuse new tasks,
+            // and end the running ones.
+            report::error!("TASK POOL: its runtime shut down; it is closed and its unfinished tasks end as cancelled");
+            pool.close();
+            pool.cancel_running();
+        }
         let spawned = std::thread::Builder::new()
             .name("taskpool-driver".into())
             .spawn(move || crate::engine::util::block_on_here(pool.drive()));

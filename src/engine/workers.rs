@@ -25,7 +25,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::task::{Context, Poll};
 
 use concurrent_queue::ConcurrentQueue;
@@ -43,12 +43,6 @@ thread_local! {
     static CURRENT: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
 }
 
-thread_local! {
-    /// Set while this thread drops the runnables of a lost worker (see
-    /// `Workers::lost`).
-    static DROPPING: Cell<bool> = const { Cell::new(false) };
-}
-
 /// One global pool's run queues and worker count.
 pub(crate) struct Workers {
     /// Runnables woken from outside the pool's workers.
@@ -59,6 +53,8 @@ pub(crate) struct Workers {
     alive: AtomicUsize,
     /// The runtime the workers are spawned on.
     backend: Backend,
+    /// Set while a thread drops the runnables no worker is left for.
+    dropping: AtomicBool,
 }
 
 impl Workers {
@@ -72,6 +68,7 @@ impl Workers {
             own: (0..max).map(|_| ConcurrentQueue::unbounded()).collect(),
             alive: AtomicUsize::new(0),
             backend,
+            dropping: AtomicBool::new(false),
         })
     }
 
@@ -142,49 +139,74 @@ impl Workers {
         };
         // A worker the runtime drops unfinished gives its place and its
         // queue up (`Worker::drop`).
-        if CURRENT.with(Cell::get).is_some() {
-            // From a running task, which may block this thread next.
-            self.backend.spawn_from_task(worker);
-        } else {
-            self.backend.spawn(worker);
-        }
+        self.backend.spawn(worker);
     }
 
     /// Worker `index` is gone before it finished: the runtime could not
     /// spawn it (a panicking logger under async-std), or shut down (a tokio
-    /// runtime whose handle the pool was given). Nothing may ever run the
-    /// queued runnables, so drop them, which ends each task as cancelled,
-    /// as a failed spawn of the task itself would.
+    /// runtime whose handle the pool was given).
+    ///
+    /// Its own queue goes to the shared one. If another worker is alive,
+    /// that one runs them (or, lost too, ends up here). If none is, nothing
+    /// may ever run them: they are dropped, which ends each task as
+    /// cancelled, as a failed spawn of the task itself would.
+    fn lost(self: &Arc<Self>, index: usize) {
+        while let Ok(runnable) = self.own[index].pop() {
+            let _ = self.shared.push(runnable);
+        }
+        // SeqCst: as a worker that ends (see `Worker::poll`): a worker that
+        // gives its place up after this sees the runnables moved above.
+        let before = self.alive.fetch_and(!(1 << index), Ordering::SeqCst);
+        if before & !(1 << index) != 0 {
+            return;
+        }
+        self.start_dropping();
+    }
+
+    /// Drops every queued runnable, on a thread of its own, one such
+    /// thread at a time.
     ///
     /// Not here: this runs inside whatever queued the runnable, often a
     /// waker called under the lock of a channel or an event that the
-    /// dropped futures use too. A thread of its own drains the queues.
-    /// The tasks' ends may start and queue more, whose workers are lost in
-    /// turn on that thread: its loop drops those too, rather than
-    /// recursing or starting a thread per task (a task woken later, on a
-    /// live runtime, gets a new worker as usual).
-    fn lost(self: &Arc<Self>, index: usize) {
-        self.alive.fetch_and(!(1 << index), Ordering::SeqCst);
-        if DROPPING.with(Cell::get) {
+    /// dropped futures use too. The tasks' ends may start and queue more,
+    /// whose workers are lost in turn: the thread already dropping takes
+    /// those too.
+    fn start_dropping(self: &Arc<Self>) {
+        // SeqCst: against the dropping thread's look-again in `drop_queued`.
+        if self.dropping.swap(true, Ordering::SeqCst) {
             return;
         }
         let workers = Arc::clone(self);
         let spawned = std::thread::Builder::new()
             .name("taskpool-cancel".into())
-            .spawn(move || workers.drop_queued(index));
+            .spawn(move || workers.drop_queued());
         if spawned.is_err() {
             // No thread either: drop them here, the only way left to end them.
-            self.drop_queued(index);
+            self.drop_queued();
         }
     }
 
-    /// Drops every queued runnable, ending its task as cancelled.
-    fn drop_queued(&self, index: usize) {
-        DROPPING.with(|d| d.set(true));
-        while let Ok(runnable) = self.shared.pop().or_else(|_| self.own[index].pop()) {
-            drop(catch_unwind(AssertUnwindSafe(|| runnable.abandon())));
+    /// Drops every queued runnable, ending its task as cancelled, until
+    /// the queues stay empty.
+    fn drop_queued(&self) {
+        loop {
+            while let Some(runnable) = self.pop_any() {
+                drop(catch_unwind(AssertUnwindSafe(|| runnable.abandon())));
+            }
+            self.dropping.store(false, Ordering::SeqCst);
+            // A runnable queued (and its worker lost) after the pops above
+            // saw `dropping` still set and left it to this thread.
+            if self.is_empty() || self.dropping.swap(true, Ordering::SeqCst) {
+                return;
+            }
         }
-        DROPPING.with(|d| d.set(false));
+    }
+
+    fn pop_any(&self) -> Option<Runnable> {
+        self.shared
+            .pop()
+            .ok()
+            .or_else(|| self.own.iter().find_map(|queue| queue.pop().ok()))
     }
 
     /// The next runnable for worker `index`: its own first, then the shared

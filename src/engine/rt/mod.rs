@@ -100,15 +100,23 @@ pub enum Runtime {
     /// by the first pool that needs it); a daemon runs a current-thread
     /// tokio runtime with a `LocalSet` on its thread. tokio's timers, I/O,
     /// `spawn` (and on a daemon `spawn_local`) work inside the tasks. A pool
-    /// built inside a current-thread runtime (`#[tokio::test]`'s default)
-    /// runs its tasks on that thread, while that runtime is driven: await
-    /// its handles there, as with `tokio::spawn`.
+    /// built inside a current-thread runtime (`#[tokio::test]`'s default, a
+    /// daemon's) runs on the crate's own runtime instead: that runtime's one
+    /// thread is the caller's, so a blocking wait there would stop the very
+    /// tasks it waits for.
+    ///
+    /// tokio tasks that a daemon's tasks spawn run on the daemon's runtime;
+    /// its drain waits for the pool's tasks, not for those: any still
+    /// unfinished when the daemon's thread ends are dropped, as tokio drops
+    /// a runtime's tasks when it shuts down.
     Tokio,
     /// smol (feature `smol`): a pool's workers run on smol's global
     /// executor, or on an `Executor` it was given
     /// (`TaskPoolBuilder::smol_executor`); a daemon runs smol's
     /// `block_on` (async-io's), which drives async-io's reactor and timers
-    /// on its thread.
+    /// on its thread. smol's global executor runs one thread unless its
+    /// `SMOL_THREADS` variable says more: a pool on it runs its tasks on
+    /// that one thread, so a task that blocks it holds up the others.
     Smol,
 }
 
@@ -174,7 +182,8 @@ impl Runtime {
 pub(crate) enum Unavailable {
     /// Its cargo feature is off.
     Disabled(Runtime),
-    /// Building a tokio runtime failed (the OS refused its threads).
+    /// Building a tokio runtime failed (a driver, or the OS refused its
+    /// threads).
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     Failed(std::io::Error),
 }
@@ -314,28 +323,6 @@ impl Backend {
         }
     }
 
-    /// Like [`spawn`](Self::spawn), from a task running on one of the
-    /// runtime's threads, which may go on to block that thread: the future
-    /// must be free for the runtime's other threads to take.
-    ///
-    /// Only tokio needs care here: a spawn from one of its worker threads
-    /// goes to that thread's "LIFO slot", which no other thread steals
-    /// from, so it would wait for the spawning task to let go of the
-    /// thread. A second, empty spawn takes the slot and pushes the first
-    /// onto the thread's run queue, which the others steal from (and the
-    /// push wakes one of them).
-    pub(crate) fn spawn_from_task<F>(&self, future: F)
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        self.spawn(future);
-        #[cfg(feature = "tokio")]
-        #[allow(irrefutable_let_patterns)]
-        if let Backend::Tokio(handle) = self {
-            with_tokio::spawn(handle, async {});
-        }
-    }
-
     /// How many threads the runtime's executor runs, so how many workers a
     /// pool needs to use them all.
     pub(crate) fn threads(&self) -> usize {
@@ -379,6 +366,10 @@ impl fmt::Debug for Backend {
 }
 
 /// A blocking closure's result, from the backend's blocking thread pool.
+///
+/// Dropped before the closure starts (its task cancelled or timed out), the
+/// closure never runs, on every backend: `blocking`'s and smol's tasks
+/// cancel on drop, and a tokio one is aborted.
 pub(crate) enum Blocking<T> {
     #[cfg(feature = "async-std")]
     Pool(blocking::Task<T>),
@@ -403,6 +394,17 @@ impl<T> Future for Blocking<T> {
             Blocking::Smol(task) => Pin::new(task).poll(cx),
             #[cfg(not(any(feature = "async-std", feature = "tokio", feature = "smol")))]
             Blocking::None(never, _) => match *never {},
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<T> Drop for Blocking<T> {
+    fn drop(&mut self) {
+        #[allow(irrefutable_let_patterns)] // With tokio the only backend.
+        if let Blocking::Tokio(handle) = self {
+            // No effect on a closure already running or finished.
+            handle.abort();
         }
     }
 }

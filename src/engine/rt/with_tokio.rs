@@ -2,10 +2,10 @@
 
 use std::future::Future;
 use std::io;
-use std::panic::resume_unwind;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Mutex};
 
-use tokio::runtime::{Builder, Handle, Runtime};
+use tokio::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
 use tokio::task::{JoinError, LocalSet};
 
 use crate::engine::local::RunQueue;
@@ -16,16 +16,22 @@ pub(super) fn in_runtime() -> bool {
     Handle::try_current().is_ok()
 }
 
-/// The tokio runtime this thread is in, or else the crate's own
-/// multi-threaded runtime, built by the first pool that needs it and kept
-/// for the life of the process (as async-std's and smol's global executors
-/// are).
+/// The multi-threaded tokio runtime this thread is in, or else the crate's
+/// own multi-threaded runtime, built by the first pool that needs it and
+/// kept for the life of the process (as async-std's and smol's global
+/// executors are).
+///
+/// A current-thread runtime (`#[tokio::test]`'s, a daemon's) is not taken:
+/// its one thread is the caller's, so a blocking wait on it would stop the
+/// very tasks it waits for.
 ///
 /// # Errors
 ///
-/// The error of building that runtime (the OS refused its threads).
+/// The error of building that runtime.
 pub(super) fn current_or_own() -> io::Result<Handle> {
-    if let Ok(handle) = Handle::try_current() {
+    if let Ok(handle) = Handle::try_current()
+        && handle.runtime_flavor() == RuntimeFlavor::MultiThread
+    {
         return Ok(handle);
     }
     static OWN: Mutex<Option<Runtime>> = Mutex::new(None);
@@ -33,10 +39,12 @@ pub(super) fn current_or_own() -> io::Result<Handle> {
     if let Some(runtime) = own.as_ref() {
         return Ok(runtime.handle().clone());
     }
-    let runtime = Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("taskpool-tokio")
-        .build()?;
+    let runtime = built(|| {
+        Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("taskpool-tokio")
+            .build()
+    })?;
     let handle = runtime.handle().clone();
     *own = Some(runtime);
     Ok(handle)
@@ -45,11 +53,23 @@ pub(super) fn current_or_own() -> io::Result<Handle> {
 /// Spawns a `Send` future on the runtime behind `handle` and detaches it.
 /// (A runtime that has shut down, or shuts down with it unfinished, drops
 /// it.)
+///
+/// A spawn from one of a runtime's worker threads goes to that thread's
+/// "LIFO slot", which no other thread steals from: if the spawning task
+/// then blocks the thread (a pool task that blocks, a plain tokio task
+/// that calls a handle's blocking `wait`), the future waits for it. A
+/// second, empty spawn takes the slot and pushes the first onto the
+/// thread's run queue, which the others steal from (and the push wakes one
+/// of them). Only from inside a runtime, and only for the pool's workers
+/// and driver, never per task.
 pub(super) fn spawn<F>(handle: &Handle, future: F)
 where
     F: Future<Output = ()> + Send + 'static,
 {
     drop(handle.spawn(future));
+    if Handle::try_current().is_ok() {
+        drop(handle.spawn(async {}));
+    }
 }
 
 /// A blocking closure's result: its value, or its panic resumed. A closure
@@ -68,10 +88,21 @@ pub(super) fn joined<T>(result: Result<T, JoinError>) -> T {
 /// only threads it starts are its blocking pool's, named
 /// `taskpool-blocking`.
 pub(super) fn daemon_runtime() -> io::Result<Runtime> {
-    Builder::new_current_thread()
-        .enable_all()
-        .thread_name("taskpool-blocking")
-        .build()
+    built(|| {
+        Builder::new_current_thread()
+            .enable_all()
+            .thread_name("taskpool-blocking")
+            .build()
+    })
+}
+
+/// Builds a runtime. tokio reports a driver it cannot set up as an error,
+/// and a thread the OS refuses with a panic: both become the error.
+fn built(build: impl FnOnce() -> io::Result<Runtime>) -> io::Result<Runtime> {
+    match catch_unwind(AssertUnwindSafe(build)) {
+        Ok(result) => result,
+        Err(_) => Err(io::Error::other("tokio panicked while starting its runtime")),
+    }
 }
 
 /// Runs the future `main()` makes, with the daemon's run queue, inside a
