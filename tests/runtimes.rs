@@ -105,6 +105,23 @@ mod tokio_choice {
     use super::common::{Gate, watchdog};
     use taskpool::{Runtime, ShutdownMode, TaskPool};
 
+    /// A multi-threaded tokio runtime with `workers` threads, and a pool of
+    /// `limit` on it, given its handle.
+    fn pool_on_own_runtime(workers: usize, blocking: usize, limit: usize) -> (tokio::runtime::Runtime, TaskPool) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .max_blocking_threads(blocking)
+            .enable_all()
+            .build()
+            .unwrap();
+        let pool = TaskPool::builder()
+            .tokio_handle(runtime.handle().clone())
+            .limit(limit)
+            .build()
+            .unwrap();
+        (runtime, pool)
+    }
+
     #[test]
     fn a_pool_built_inside_a_tokio_runtime_runs_there_whatever_else_is_enabled() {
         watchdog(|| {
@@ -155,16 +172,7 @@ mod tokio_choice {
     #[test]
     fn a_plain_tokio_task_that_submits_then_blocks_on_the_handle_is_not_left_waiting() {
         watchdog(|| {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(4)
-                .enable_all()
-                .build()
-                .unwrap();
-            let pool = TaskPool::builder()
-                .tokio_handle(runtime.handle().clone())
-                .limit(2)
-                .build()
-                .unwrap();
+            let (runtime, pool) = pool_on_own_runtime(4, 512, 2);
             for i in 0..50 {
                 let pool = pool.clone();
                 // The submit spawns a worker from this tokio thread, which
@@ -202,16 +210,7 @@ mod tokio_choice {
     fn when_its_tokio_runtime_shuts_down_the_pool_closes_its_tasks_end_cancelled_and_it_still_shuts_down() {
         watchdog(|| {
             for round in 0..50 {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                let pool = TaskPool::builder()
-                    .tokio_handle(runtime.handle().clone())
-                    .limit(1)
-                    .build()
-                    .unwrap();
+                let (runtime, pool) = pool_on_own_runtime(1, 512, 1);
                 let gate = Gate::new();
                 let (started_tx, started_rx) = std::sync::mpsc::channel();
                 let running = {
@@ -246,17 +245,8 @@ mod tokio_choice {
     #[test]
     fn a_cancelled_blocking_closure_waiting_for_tokios_blocking_pool_never_runs() {
         watchdog(|| {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .max_blocking_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            let pool = TaskPool::builder()
-                .tokio_handle(runtime.handle().clone())
-                .limit(2)
-                .build()
-                .unwrap();
+            // One blocking thread: closures run one at a time, in order.
+            let (_runtime, pool) = pool_on_own_runtime(1, 1, 2);
             let (a_started_tx, a_started_rx) = std::sync::mpsc::channel();
             let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
             // A holds the one blocking thread; B's closure queues behind it.
