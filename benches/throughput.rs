@@ -31,14 +31,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::Criterion;
 use taskpool::TaskPool;
-
-/// Positional command-line arguments (after `--`), as a name filter.
-fn selected(name: &str) -> bool {
-    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
-}
 
 fn higher_is_better_1_3(r: f64) -> bool {
     r >= 1.3
@@ -52,35 +46,8 @@ fn higher_is_better_0_8(r: f64) -> bool {
 fn higher_is_better_75(r: f64) -> bool {
     r >= 75.0
 }
-fn no_target(_: f64) -> bool {
-    true
-}
 
 const MEANING: &str = "peer time / crate time: crate throughput ÷ peer's";
-
-/// Runs R rounds of `crate_side` beside `peer_side`, alternating, after one
-/// untimed warm-up run of each at a tenth of the size.
-fn compare(
-    row: &mut Row,
-    mode: Mode,
-    mut crate_side: impl FnMut(u64) -> Duration,
-    mut peer_side: impl FnMut(u64) -> Duration,
-) {
-    let m = mode.tasks();
-    crate_side(m / 10);
-    peer_side(m / 10);
-    for round in 0..mode.rounds() {
-        let (c, p) = if round % 2 == 0 {
-            let c = crate_side(m);
-            (c, peer_side(m))
-        } else {
-            let p = peer_side(m);
-            (crate_side(m), p)
-        };
-        row.push(p.as_secs_f64() / c.as_secs_f64(), ns_per_task(c, m), ns_per_task(p, m));
-        row.print_round();
-    }
-}
 
 fn in_runtime(mode: Mode) -> Vec<Row> {
     let n = LIMIT;
@@ -319,58 +286,32 @@ fn criterion_groups(mode: Mode) {
     let mut c = Criterion::default().configure_from_args();
     let param = format!("M={m}/N={n}");
     {
-        let mut group = c.benchmark_group("in_runtime");
-        group
-            .sampling_mode(SamplingMode::Flat)
-            .sample_size(10)
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(3))
-            .throughput(Throughput::Elements(m));
+        let mut group = flat_group(&mut c, "in_runtime", m);
         let pool = TaskPool::new(n).unwrap();
-        group.bench_function(BenchmarkId::new("crate_TaskPool", &param), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| crate_in_runtime(&pool, m)).sum())
-        });
+        bench_side(&mut group, "crate_TaskPool", &param, || crate_in_runtime(&pool, m));
         drop(pool);
-        group.bench_function(BenchmarkId::new("A_async_std_spawn", &param), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| peer_a(m)).sum())
-        });
+        bench_side(&mut group, "A_async_std_spawn", &param, || peer_a(m));
         let rt = tokio_runtime();
-        group.bench_function(BenchmarkId::new("C_tokio_semaphore", &param), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| peer_c(&rt, n, m)).sum())
-        });
+        bench_side(&mut group, "C_tokio_semaphore", &param, || peer_c(&rt, n, m));
         drop(rt);
-        group.bench_function(BenchmarkId::new("D_buffer_unordered", &param), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| peer_d(n, m)).sum())
-        });
+        bench_side(&mut group, "D_buffer_unordered", &param, || peer_d(n, m));
         group.finish();
     }
     {
-        let mut group = c.benchmark_group("plain_thread");
-        group
-            .sampling_mode(SamplingMode::Flat)
-            .sample_size(10)
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(3))
-            .throughput(Throughput::Elements(m));
+        let mut group = flat_group(&mut c, "plain_thread", m);
         let executor = daemon_executor(n);
-        group.bench_function(BenchmarkId::new("crate_DaemonExecutor", &param), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| crate_daemon(&executor, m)).sum())
+        bench_side(&mut group, "crate_DaemonExecutor", &param, || {
+            crate_daemon(&executor, m)
         });
         drop(executor);
         let rt = tokio_runtime();
-        group.bench_function(BenchmarkId::new("C_plain_tokio", &param), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| peer_c_plain(&rt, n, m)).sum())
-        });
+        bench_side(&mut group, "C_plain_tokio", &param, || peer_c_plain(&rt, n, m));
         drop(rt);
         let naive = NaiveDaemon::limited(n);
-        group.bench_function(BenchmarkId::new("F_naive_daemon", &param), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| peer_naive(&naive, Some(n), m)).sum())
-        });
+        bench_side(&mut group, "F_naive_daemon", &param, || peer_naive(&naive, Some(n), m));
         drop(naive);
         let inline = NaiveDaemon::inline();
-        group.bench_function(BenchmarkId::new("F_inline_bare", &param), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| peer_naive(&inline, None, m)).sum())
-        });
+        bench_side(&mut group, "F_inline_bare", &param, || peer_naive(&inline, None, m));
         drop(inline);
         group.finish();
     }
@@ -397,7 +338,7 @@ fn main() {
         println!("(not in the table: plain_thread/python_seed, skipped: {reason})");
         println!();
     }
-    if mode == Mode::Full && std::env::var_os("TASKPOOL_BENCH_NO_CRITERION").is_none() {
+    if criterion_wanted(mode) {
         criterion_groups(mode);
     }
 }

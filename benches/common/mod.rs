@@ -2,25 +2,40 @@
 //! spec is summarised in BENCHMARKS.md):
 //!
 //! - the one task body every side runs (two global atomics that prove the
-//!   limit from inside the tasks, one yield, `i + 1` checked by the waiter);
+//!   limit from inside the tasks, one yield, `i + 1` checked by the waiter),
+//!   with the yield of the runtime under test: [`body`] (async-std),
+//!   [`body_tokio`], and `body_smol` (feature `smol`, in `with_smol.rs`);
 //! - the peers a user would pick instead of the crate (ids A, C, C_plain, D,
-//!   F, F_inline, E_inline), each a function timing one run;
-//! - the crate's own scenarios, timed the same way;
-//! - the mode (full, quick, smoke) and the ratio bookkeeping: medians and
-//!   ranges of per-round ratios, printed as a table.
+//!   F, F_inline, E_inline), each a function timing one run, and their tokio
+//!   and smol counterparts for `benches/runtimes.rs` (the JoinSet peer here,
+//!   the smol ones in `with_smol.rs`);
+//! - the crate's own scenarios, timed the same way, on any backend: the
+//!   timed parts ([`submit_all_then_await`], [`spawn_all_then_await`],
+//!   [`spawn_all_then_wait`], [`round_trip_segment`]) take the body, and the
+//!   caller picks the runtime's `block_on`;
+//! - the mode (full, quick, smoke), the name filter, the alternating rounds
+//!   ([`compare`], [`round_trip_pairs`]) and the ratio bookkeeping: medians
+//!   and ranges of per-round ratios, printed as a table.
 //!
 //! Building an executor or runtime, one warm-up round trip, and dropping or
 //! joining are never inside a clock.
 #![allow(dead_code)] // Each bench binary uses a different subset.
 
-use std::future::Future;
+use std::future::{Future, ready};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use taskpool::{DaemonExecutor, TaskPool};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
+use futures::{FutureExt, StreamExt};
+use taskpool::{DaemonExecutor, Runtime, TaskPool};
+
+#[cfg(feature = "smol")]
+mod with_smol;
+#[cfg(feature = "smol")]
+pub use with_smol::*;
 
 // ---------------------------------------------------------------------------
 // The task body
@@ -42,7 +57,9 @@ fn leave() {
 
 /// The body of every task on the crate's side and on the async-std peers
 /// (A, D, F, F_inline, E_inline): count in, yield once to the executor,
-/// count out, return `i + 1`.
+/// count out, return `i + 1`. (In `benches/runtimes.rs` the crate's side on
+/// tokio or smol yields as that runtime's peers do: [`body_tokio`],
+/// `body_smol`.)
 pub async fn body(i: u64) -> u64 {
     enter();
     async_std::task::yield_now().await;
@@ -50,7 +67,9 @@ pub async fn body(i: u64) -> u64 {
     i + 1
 }
 
-/// The same body with tokio's yield, for the tokio peers (C, C_plain) only.
+/// The same body with tokio's yield, for the tokio peers (C, C_plain,
+/// JoinSet, E_inline on tokio) and, in `benches/runtimes.rs` only, the
+/// crate's side on the tokio backend.
 pub async fn body_tokio(i: u64) -> u64 {
     enter();
     tokio::task::yield_now().await;
@@ -71,6 +90,26 @@ pub fn check_active(side: &str, limit: Option<usize>) {
     assert!(max >= 1, "{side}: no body ran");
     if let Some(limit) = limit {
         assert!(max <= limit, "{side}: {max} bodies ran at once, limit {limit}");
+    }
+}
+
+/// Resets the counters, runs one timed side, then checks that every body
+/// ended and that at most `limit` ran at once.
+pub fn checked(side: &str, limit: Option<usize>, run: impl FnOnce() -> Duration) -> Duration {
+    reset_active();
+    let d = run();
+    check_active(side, limit);
+    d
+}
+
+/// The body with `runtime`'s yield, boxed: for warm-up trips only, which are
+/// outside every clock.
+pub fn body_on(runtime: Runtime, i: u64) -> Pin<Box<dyn Future<Output = u64> + Send>> {
+    match runtime {
+        Runtime::Tokio => Box::pin(body_tokio(i)),
+        #[cfg(feature = "smol")]
+        Runtime::Smol => Box::pin(body_smol(i)),
+        _ => Box::pin(body(i)),
     }
 }
 
@@ -138,6 +177,12 @@ pub fn print_header(bench: &str, mode: Mode) {
         mode.rounds(),
         mode.tasks(),
     );
+}
+
+/// Positional command-line arguments (after `--`), as a name filter.
+pub fn selected(name: &str) -> bool {
+    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
 }
 
 // ---------------------------------------------------------------------------
@@ -246,50 +291,134 @@ pub fn print_table(title: &str, rows: &[Row]) {
     println!();
 }
 
+pub fn no_target(_: f64) -> bool {
+    true
+}
+
+/// Runs R rounds of `crate_side` beside `peer_side`, alternating, after one
+/// untimed warm-up run of each at a tenth of the size. A round's ratio is
+/// the peer's time over the crate's (above 1: the crate is faster).
+pub fn compare(
+    row: &mut Row,
+    mode: Mode,
+    mut crate_side: impl FnMut(u64) -> Duration,
+    mut peer_side: impl FnMut(u64) -> Duration,
+) {
+    let m = mode.tasks();
+    crate_side(m / 10);
+    peer_side(m / 10);
+    for round in 0..mode.rounds() {
+        let (c, p) = if round % 2 == 0 {
+            let c = crate_side(m);
+            (c, peer_side(m))
+        } else {
+            let p = peer_side(m);
+            (crate_side(m), p)
+        };
+        row.push(p.as_secs_f64() / c.as_secs_f64(), ns_per_task(c, m), ns_per_task(p, m));
+        row.print_round();
+    }
+}
+
 // ---------------------------------------------------------------------------
-// In-runtime throughput: the crate, A, C, D
+// Criterion's view (context, not claims)
 // ---------------------------------------------------------------------------
+
+/// Whether to run the criterion groups after the ratio tables: full mode,
+/// unless `TASKPOOL_BENCH_NO_CRITERION` is set.
+pub fn criterion_wanted(mode: Mode) -> bool {
+    mode == Mode::Full && std::env::var_os("TASKPOOL_BENCH_NO_CRITERION").is_none()
+}
+
+/// A group timing one run of `m` tasks per iteration: flat sampling, 10
+/// samples, 0.5 s warm-up, 3 s measurement.
+pub fn flat_group<'a>(c: &'a mut Criterion, name: &str, m: u64) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements(m));
+    group
+}
+
+/// One side in a [`flat_group`]: `run` times one run of M tasks.
+pub fn bench_side(group: &mut BenchmarkGroup<'_, WallTime>, id: &str, param: &str, mut run: impl FnMut() -> Duration) {
+    group.bench_function(BenchmarkId::new(id, param), |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| run()).sum())
+    });
+}
+
+// ---------------------------------------------------------------------------
+// In-runtime throughput: the crate, A, C, D; on tokio, C and JoinSet
+// ---------------------------------------------------------------------------
+
+/// The timed part of the crate's in-runtime scenario, on whichever runtime
+/// polls it: `submit` all `m` bodies to `pool`, then `.await` every handle
+/// in order, checking `i + 1`.
+pub async fn submit_all_then_await<F>(pool: &TaskPool, m: u64, body: impl Fn(u64) -> F) -> Duration
+where
+    F: Future<Output = u64> + Send + 'static,
+{
+    let start = Instant::now();
+    let mut handles = Vec::with_capacity(m as usize);
+    for i in 0..m {
+        handles.push(pool.submit(body(i)).unwrap());
+    }
+    for (i, h) in (0..m).zip(handles) {
+        assert_eq!(h.await.unwrap(), i + 1);
+    }
+    start.elapsed()
+}
+
+/// The timed part of the spawning peers (A, C and their smol
+/// counterparts): for each task, await `acquire()` (a permit, or `()` for
+/// the unbounded peers), then `spawn(i, permit)` gives a handle; then every
+/// handle is awaited in order, checking `i + 1`.
+pub async fn spawn_all_then_await<A, H>(
+    m: u64,
+    mut acquire: impl FnMut() -> A,
+    mut spawn: impl FnMut(u64, A::Output) -> H,
+) -> Duration
+where
+    A: Future,
+    H: Future<Output = u64>,
+{
+    let start = Instant::now();
+    let mut handles = Vec::with_capacity(m as usize);
+    for i in 0..m {
+        let permit = acquire().await;
+        handles.push(spawn(i, permit));
+    }
+    for (i, h) in (0..m).zip(handles) {
+        assert_eq!(h.await, i + 1);
+    }
+    start.elapsed()
+}
 
 /// crate, in runtime: inside `async_std::task::block_on`, `submit` all `m`
 /// bodies to `pool`, then `.await` every handle in order, checking `i + 1`.
 pub fn crate_in_runtime(pool: &TaskPool, m: u64) -> Duration {
-    reset_active();
-    let d = async_std::task::block_on(async {
-        let start = Instant::now();
-        let mut handles = Vec::with_capacity(m as usize);
-        for i in 0..m {
-            handles.push(pool.submit(body(i)).unwrap());
-        }
-        for (i, h) in (0..m).zip(handles) {
-            assert_eq!(h.await.unwrap(), i + 1);
-        }
-        start.elapsed()
-    });
-    check_active("crate in-runtime", Some(pool.limit()));
-    d
+    checked("crate in-runtime", Some(pool.limit()), || {
+        async_std::task::block_on(submit_all_then_await(pool, m, body))
+    })
 }
 
 /// A: inside `async_std::task::block_on`, `task::spawn` all `m` bodies, then
 /// `.await` every `JoinHandle` in order. No limit.
 pub fn peer_a(m: u64) -> Duration {
-    reset_active();
-    let d = async_std::task::block_on(async {
-        let start = Instant::now();
-        let mut handles = Vec::with_capacity(m as usize);
-        for i in 0..m {
-            handles.push(async_std::task::spawn(body(i)));
-        }
-        for (i, h) in (0..m).zip(handles) {
-            assert_eq!(h.await, i + 1);
-        }
-        start.elapsed()
-    });
-    check_active("A", None);
-    d
+    checked("A", None, || {
+        async_std::task::block_on(spawn_all_then_await(
+            m,
+            || ready(()),
+            |i, ()| async_std::task::spawn(body(i)),
+        ))
+    })
 }
 
 /// A tokio multi-thread runtime (one worker per core), built once per
-/// comparison, for C and C_plain.
+/// comparison, for C, C_plain, JoinSet and the crate's pool on tokio.
 pub fn tokio_runtime() -> tokio::runtime::Runtime {
     let rt = tokio::runtime::Builder::new_multi_thread().build().unwrap();
     // One warm-up round trip, outside every clock.
@@ -301,57 +430,112 @@ pub fn tokio_runtime() -> tokio::runtime::Runtime {
 /// `Semaphore(n)`, then `tokio::spawn` the body holding it; then await every
 /// `JoinHandle` in order.
 pub fn peer_c(rt: &tokio::runtime::Runtime, n: usize, m: u64) -> Duration {
-    reset_active();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(n));
-    let d = rt.block_on(async {
-        let start = Instant::now();
-        let mut handles = Vec::with_capacity(m as usize);
-        for i in 0..m {
-            let permit = Arc::clone(&semaphore).acquire_owned().await.unwrap();
-            handles.push(tokio::spawn(async move {
-                let _permit = permit;
-                body_tokio(i).await
-            }));
-        }
-        for (i, h) in (0..m).zip(handles) {
-            assert_eq!(h.await.unwrap(), i + 1);
-        }
-        start.elapsed()
-    });
-    check_active("C", Some(n));
-    d
+    checked("C", Some(n), || {
+        rt.block_on(spawn_all_then_await(
+            m,
+            || Arc::clone(&semaphore).acquire_owned(),
+            |i, permit| {
+                let permit = permit.unwrap();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    body_tokio(i).await
+                })
+                .map(Result::unwrap)
+            },
+        ))
+    })
+}
+
+/// JoinSet: C's contract with a `tokio::task::JoinSet` instead of a `Vec`
+/// of `JoinHandle`s: inside `rt.block_on`, for each task `acquire_owned` a
+/// permit of one `Semaphore(n)`, then `set.spawn` the body holding it; then
+/// `join_next` until the set is empty. Results come in completion order, so
+/// the waiter checks their count and sum.
+pub fn peer_joinset(rt: &tokio::runtime::Runtime, n: usize, m: u64) -> Duration {
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(n));
+    checked("JoinSet", Some(n), || {
+        rt.block_on(async {
+            let start = Instant::now();
+            let mut set = tokio::task::JoinSet::new();
+            for i in 0..m {
+                let permit = Arc::clone(&semaphore).acquire_owned().await.unwrap();
+                set.spawn(async move {
+                    let _permit = permit;
+                    body_tokio(i).await
+                });
+            }
+            let (mut count, mut sum) = (0_u64, 0_u64);
+            while let Some(v) = set.join_next().await {
+                let v = v.unwrap();
+                assert!((1..=m).contains(&v));
+                (count, sum) = (count + 1, sum + v);
+            }
+            assert_eq!((count, sum), (m, m * (m + 1) / 2));
+            start.elapsed()
+        })
+    })
+}
+
+/// A `TaskPool` with limit `n` built inside `rt` (`TaskPool::builder()`
+/// with no runtime named, called from `rt.block_on`): it must run there.
+/// One warm-up round trip.
+pub fn tokio_pool(rt: &tokio::runtime::Runtime, n: usize) -> TaskPool {
+    let pool = rt.block_on(async { TaskPool::builder().limit(n).build().unwrap() });
+    assert_eq!(
+        pool.runtime(),
+        Runtime::Tokio,
+        "a pool built inside a tokio runtime runs there"
+    );
+    assert_eq!(rt.block_on(pool.submit(body_tokio(0)).unwrap()).unwrap(), 1);
+    pool
+}
+
+/// crate, in a tokio runtime: inside `rt.block_on`, `submit` all `m`
+/// bodies (tokio's yield) to `pool`, then `.await` every handle in order.
+pub fn crate_in_tokio(rt: &tokio::runtime::Runtime, pool: &TaskPool, m: u64) -> Duration {
+    checked("crate in tokio", Some(pool.limit()), || {
+        rt.block_on(submit_all_then_await(pool, m, body_tokio))
+    })
 }
 
 /// D: one thread, `futures::executor::block_on`, no spawning: the `m`
 /// bodies through `buffer_unordered(n)`. Results come in any order, so the
 /// waiter checks their count and sum.
 pub fn peer_d(n: usize, m: u64) -> Duration {
-    reset_active();
-    let d = futures::executor::block_on(async {
-        let start = Instant::now();
-        let (count, sum) = futures::stream::iter(0..m)
-            .map(body)
-            .buffer_unordered(n)
-            .fold((0_u64, 0_u64), |(count, sum), v| async move {
-                assert!((1..=m).contains(&v));
-                (count + 1, sum + v)
-            })
-            .await;
-        assert_eq!((count, sum), (m, m * (m + 1) / 2));
-        start.elapsed()
-    });
-    check_active("D", Some(n));
-    d
+    checked("D", Some(n), || {
+        futures::executor::block_on(async {
+            let start = Instant::now();
+            let (count, sum) = futures::stream::iter(0..m)
+                .map(body)
+                .buffer_unordered(n)
+                .fold((0_u64, 0_u64), |(count, sum), v| async move {
+                    assert!((1..=m).contains(&v));
+                    (count + 1, sum + v)
+                })
+                .await;
+            assert_eq!((count, sum), (m, m * (m + 1) / 2));
+            start.elapsed()
+        })
+    })
 }
 
 // ---------------------------------------------------------------------------
 // From a plain thread: the crate, C_plain, F, F_inline
 // ---------------------------------------------------------------------------
 
-/// A `DaemonExecutor` with limit `n`, after one warm-up round trip.
+/// A `DaemonExecutor` with limit `n` (the default runtime), after one
+/// warm-up round trip.
 pub fn daemon_executor(n: usize) -> DaemonExecutor {
-    let executor = DaemonExecutor::new(n).unwrap();
-    assert_eq!(executor.pool().submit(body(0)).unwrap().wait().unwrap(), 1);
+    daemon_executor_on(Runtime::preferred(), n)
+}
+
+/// A `DaemonExecutor` on `runtime` with limit `n`, after one warm-up round
+/// trip (with that runtime's yield).
+pub fn daemon_executor_on(runtime: Runtime, n: usize) -> DaemonExecutor {
+    let executor = DaemonExecutor::builder().runtime(runtime).limit(n).build().unwrap();
+    assert_eq!(executor.pool().runtime(), runtime);
+    assert_eq!(executor.pool().submit(body_on(runtime, 0)).unwrap().wait().unwrap(), 1);
     executor
 }
 
@@ -365,18 +549,43 @@ pub fn task_pool(n: usize) -> TaskPool {
 /// crate, from a plain thread: `pool().submit` all `m` bodies, then `wait`
 /// every handle in order, checking `i + 1`.
 pub fn crate_daemon(executor: &DaemonExecutor, m: u64) -> Duration {
-    reset_active();
+    crate_daemon_with(executor, m, body)
+}
+
+/// [`crate_daemon`] with another body (another runtime's yield).
+pub fn crate_daemon_with<F>(executor: &DaemonExecutor, m: u64, body: impl Fn(u64) -> F) -> Duration
+where
+    F: Future<Output = u64> + Send + 'static,
+{
+    checked("crate DaemonExecutor", Some(executor.pool().limit()), || {
+        let start = Instant::now();
+        let mut handles = Vec::with_capacity(m as usize);
+        for i in 0..m {
+            handles.push(executor.pool().submit(body(i)).unwrap());
+        }
+        for (i, h) in (0..m).zip(handles) {
+            assert_eq!(h.wait().unwrap(), i + 1);
+        }
+        start.elapsed()
+    })
+}
+
+/// The timed part of C_plain and its smol counterpart: the plain thread
+/// calls `spawn(i)` for each task (never blocking), then waits each handle
+/// in order with `futures::executor::block_on`, checking `i + 1`.
+pub fn spawn_all_then_wait<H>(m: u64, mut spawn: impl FnMut(u64) -> H) -> Duration
+where
+    H: Future<Output = u64>,
+{
     let start = Instant::now();
     let mut handles = Vec::with_capacity(m as usize);
     for i in 0..m {
-        handles.push(executor.pool().submit(body(i)).unwrap());
+        handles.push(spawn(i));
     }
     for (i, h) in (0..m).zip(handles) {
-        assert_eq!(h.wait().unwrap(), i + 1);
+        assert_eq!(futures::executor::block_on(h), i + 1);
     }
-    let d = start.elapsed();
-    check_active("crate DaemonExecutor", Some(executor.pool().limit()));
-    d
+    start.elapsed()
 }
 
 /// C_plain: the plain thread calls `rt.spawn` for each task; each task first
@@ -384,23 +593,17 @@ pub fn crate_daemon(executor: &DaemonExecutor, m: u64) -> Duration {
 /// the plain thread waits each `JoinHandle` in order with
 /// `futures::executor::block_on`, checking `i + 1`.
 pub fn peer_c_plain(rt: &tokio::runtime::Runtime, n: usize, m: u64) -> Duration {
-    reset_active();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(n));
-    let start = Instant::now();
-    let mut handles = Vec::with_capacity(m as usize);
-    for i in 0..m {
-        let semaphore = Arc::clone(&semaphore);
-        handles.push(rt.spawn(async move {
-            let _permit = semaphore.acquire_owned().await.unwrap();
-            body_tokio(i).await
-        }));
-    }
-    for (i, h) in (0..m).zip(handles) {
-        assert_eq!(futures::executor::block_on(h).unwrap(), i + 1);
-    }
-    let d = start.elapsed();
-    check_active("C_plain", Some(n));
-    d
+    checked("C_plain", Some(n), || {
+        spawn_all_then_wait(m, |i| {
+            let semaphore = Arc::clone(&semaphore);
+            rt.spawn(async move {
+                let _permit = semaphore.acquire_owned().await.unwrap();
+                body_tokio(i).await
+            })
+            .map(Result::unwrap)
+        })
+    })
 }
 
 /// The one-shot F, F_inline and E_inline send each result back through:
@@ -442,7 +645,8 @@ impl Drop for TokenGuard {
 
 /// F (`NaiveDaemon::limited`) and F_inline / E_inline (`NaiveDaemon::inline`):
 /// a thread running `async_std::task::block_on` over a loop that receives
-/// jobs from an unbounded `async_channel`.
+/// jobs from an unbounded `async_channel`. `NaiveDaemon::inline_on` gives
+/// the same bare hand-off on the `block_on` of tokio or smol.
 pub struct NaiveDaemon {
     jobs: async_channel::Sender<Job>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -486,12 +690,33 @@ impl NaiveDaemon {
     /// F_inline / E_inline: the same thread and job channel, the body runs
     /// inline in the receive loop: no spawn, no token.
     pub fn inline() -> NaiveDaemon {
-        NaiveDaemon::start(|rx| {
-            async_std::task::block_on(async move {
+        NaiveDaemon::inline_on(Runtime::AsyncStd)
+    }
+
+    /// E_inline on another runtime: the same job channel and inline
+    /// receive loop, driven by that runtime's `block_on` on the thread, the
+    /// way the crate's daemon thread drives its own: tokio, a
+    /// current-thread runtime with every driver (`enable_all`, as the
+    /// daemon's), built on the thread before the warm-up trip; smol,
+    /// `smol::block_on` (async-io's).
+    pub fn inline_on(runtime: Runtime) -> NaiveDaemon {
+        NaiveDaemon::start(move |rx| {
+            let run = async move {
                 while let Ok(job) = rx.recv().await {
                     job.await;
                 }
-            })
+            };
+            match runtime {
+                Runtime::AsyncStd => async_std::task::block_on(run),
+                Runtime::Tokio => tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(run),
+                #[cfg(feature = "smol")]
+                Runtime::Smol => smol::block_on(run),
+                other => panic!("no bare hand-off on {other:?} in this build"),
+            }
         })
     }
 
@@ -518,16 +743,110 @@ impl Drop for NaiveDaemon {
 /// F or F_inline: submit all `m` bodies, then wait every one-shot in order,
 /// checking `i + 1`.
 pub fn peer_naive(daemon: &NaiveDaemon, limit: Option<usize>, m: u64) -> Duration {
+    let side = if limit.is_some() { "F" } else { "F_inline" };
+    checked(side, limit.or(Some(1)), || {
+        let start = Instant::now();
+        let mut shots = Vec::with_capacity(m as usize);
+        for i in 0..m {
+            shots.push(daemon.submit(body(i)));
+        }
+        for (i, shot) in (0..m).zip(shots) {
+            assert_eq!(shot.wait(), i + 1);
+        }
+        start.elapsed()
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Round trip (one task at a time, from a plain thread)
+// ---------------------------------------------------------------------------
+
+/// The limit of the crate's executor in the round-trip scenarios.
+pub const ROUND_TRIP_LIMIT: usize = 64;
+
+/// Segment pairs and round trips per segment.
+pub fn round_trip_size(mode: Mode) -> (usize, u64) {
+    match mode {
+        Mode::Full => (10, 2_000),
+        Mode::Quick => (4, 1_000),
+        Mode::Smoke => (1, 100),
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e9
+}
+
+/// `trips` round trips, each timed alone (`trip(i)` must return `i + 1`);
+/// (p50, p99) in ns.
+pub fn round_trip_segment(trips: u64, mut trip: impl FnMut(u64) -> u64) -> (f64, f64) {
+    let mut samples = Vec::with_capacity(trips as usize);
+    for i in 0..trips {
+        let start = Instant::now();
+        let v = trip(i);
+        samples.push(start.elapsed());
+        assert_eq!(v, i + 1);
+    }
+    samples.sort();
+    (percentile(&samples, 0.50), percentile(&samples, 0.99))
+}
+
+/// The crate's round-trip segment: a fresh `DaemonExecutor` on `runtime`
+/// (limit [`ROUND_TRIP_LIMIT`], built outside the clock, one warm-up trip),
+/// then `pool().submit(body(i)).wait()`, `trips` times.
+pub fn daemon_round_trips<F>(runtime: Runtime, trips: u64, body: impl Fn(u64) -> F) -> (f64, f64)
+where
+    F: Future<Output = u64> + Send + 'static,
+{
     reset_active();
-    let start = Instant::now();
-    let mut shots = Vec::with_capacity(m as usize);
-    for i in 0..m {
-        shots.push(daemon.submit(body(i)));
+    let executor = daemon_executor_on(runtime, ROUND_TRIP_LIMIT);
+    let r = round_trip_segment(trips, |i| executor.pool().submit(body(i)).unwrap().wait().unwrap());
+    check_active("crate round trip", Some(ROUND_TRIP_LIMIT));
+    drop(executor);
+    r
+}
+
+/// E_inline's segment: a fresh bare hand-off daemon on `runtime`
+/// ([`NaiveDaemon::inline_on`], one warm-up trip), then submit one job and
+/// wait its one-shot, `trips` times.
+pub fn inline_round_trips<F>(runtime: Runtime, trips: u64, body: impl Fn(u64) -> F) -> (f64, f64)
+where
+    F: Future<Output = u64> + Send + 'static,
+{
+    reset_active();
+    let daemon = NaiveDaemon::inline_on(runtime);
+    let r = round_trip_segment(trips, |i| daemon.submit(body(i)).wait());
+    check_active("E_inline round trip", Some(1));
+    drop(daemon);
+    r
+}
+
+/// Paired segments, in the order crate, peer, peer, crate, crate, peer, …:
+/// a pair's ratio is the crate's p50 over the peer's (below 1: the crate is
+/// faster), and the same for p99. Returns the p50 row (with `p50_target`)
+/// and the p99 row (no target), named after `label`.
+pub fn round_trip_pairs(
+    label: &str,
+    (pairs, trips): (usize, u64),
+    (p50_target, p50_met): (&'static str, fn(f64) -> bool),
+    mut crate_segment: impl FnMut(u64) -> (f64, f64),
+    mut peer_segment: impl FnMut(u64) -> (f64, f64),
+) -> [Row; 2] {
+    const MEANING: &str = "crate / peer (below 1: crate faster)";
+    let mut p50 = Row::new(format!("round trip p50: {label}"), MEANING, p50_target, p50_met);
+    let mut p99 = Row::new(format!("round trip p99: {label}"), MEANING, "none", no_target);
+    for pair in 0..pairs {
+        let ((c50, c99), (e50, e99)) = if pair % 2 == 0 {
+            let c = crate_segment(trips);
+            (c, peer_segment(trips))
+        } else {
+            let e = peer_segment(trips);
+            (crate_segment(trips), e)
+        };
+        p50.push(c50 / e50, c50, e50);
+        p99.push(c99 / e99, c99, e99);
+        p50.print_round();
+        p99.print_round();
     }
-    for (i, shot) in (0..m).zip(shots) {
-        assert_eq!(shot.wait(), i + 1);
-    }
-    let d = start.elapsed();
-    check_active(if limit.is_some() { "F" } else { "F_inline" }, limit.or(Some(1)));
-    d
+    [p50, p99]
 }
