@@ -44,8 +44,9 @@ fn a_failed_worker_spawn_leaves_its_task_to_the_worker_still_alive() {
     log::set_logger(&FailsOneSpawn).unwrap();
     log::set_max_level(log::LevelFilter::Trace);
     watchdog(|| {
-        let pool = TaskPool::builder().runtime(Runtime::AsyncStd).limit(4).build().unwrap();
         for _ in 0..20 {
+            // A fresh pool has no worker alive: `busy` starts exactly one.
+            let pool = TaskPool::builder().runtime(Runtime::AsyncStd).limit(4).build().unwrap();
             // Worker 0 runs `busy`, which holds its thread until released.
             let (started_tx, started_rx) = std::sync::mpsc::channel();
             let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
