@@ -209,7 +209,7 @@ mod tokio_choice {
     #[test]
     fn when_its_tokio_runtime_shuts_down_the_pool_closes_its_tasks_end_cancelled_and_it_still_shuts_down() {
         watchdog(|| {
-            for round in 0..50 {
+            for _ in 0..50 {
                 let (runtime, pool) = pool_on_own_runtime(1, 512, 1);
                 let gate = Gate::new();
                 let (started_tx, started_rx) = std::sync::mpsc::channel();
@@ -226,11 +226,8 @@ mod tokio_choice {
                 // Dropping a runtime waits until its workers have stopped and
                 // dropped their tasks (the pool's worker and driver among them).
                 drop(runtime);
-                if round % 2 == 0 {
-                    // Woken after its runtime is gone: its worker is lost.
-                    gate.open();
-                }
-                // Never woken (odd rounds): the driver's loss ends it.
+                // Never woken: the pool learns its runtime is gone from its
+                // driver's loss, not from a worker of this task.
                 assert!(running.wait().unwrap_err().is_cancelled());
                 assert!(queued.wait().unwrap_err().is_cancelled());
                 // Nothing can run any more: the pool is closed, and says so.
@@ -239,6 +236,71 @@ mod tokio_choice {
                 assert!(refused.is_closed());
                 pool.shutdown(ShutdownMode::Drain).wait();
             }
+        });
+    }
+
+    #[test]
+    fn a_runtime_that_shuts_down_before_the_pools_driver_ever_ran_still_ends_its_tasks() {
+        watchdog(|| {
+            for _ in 0..20 {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                // Tasks queued on the runtime ahead of the pool's driver: the
+                // pool's worker (spawned from inside `block_on`, so run from
+                // the local queue first) runs its task before the driver.
+                for _ in 0..100 {
+                    drop(runtime.spawn(async {}));
+                }
+                let pool = TaskPool::builder()
+                    .tokio_handle(runtime.handle().clone())
+                    .limit(2)
+                    .build()
+                    .unwrap();
+                let gate = Gate::new();
+                // The handle is the block's result on purpose: it is waited
+                // on after the runtime is gone.
+                #[allow(clippy::async_yields_async)]
+                let parked = runtime.block_on(async {
+                    let (started_tx, started_rx) = async_channel::bounded(1);
+                    let gate = gate.clone();
+                    let parked = pool
+                        .submit(async move {
+                            started_tx.send(()).await.unwrap();
+                            gate.wait().await;
+                        })
+                        .unwrap();
+                    started_rx.recv().await.unwrap();
+                    parked
+                });
+                drop(runtime);
+                assert!(parked.wait().unwrap_err().is_cancelled());
+                super::common::spin_until(|| pool.is_closed());
+                pool.shutdown(ShutdownMode::Drain).wait();
+            }
+        });
+    }
+
+    #[test]
+    fn a_pool_on_the_handle_of_a_runtime_already_gone_closes_and_cancels() {
+        watchdog(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .build()
+                .unwrap();
+            let handle = runtime.handle().clone();
+            drop(runtime);
+            let pool = TaskPool::builder().tokio_handle(handle).limit(2).build().unwrap();
+            let mut cancelled = 0;
+            // Accepted until the pool learns the runtime is gone, then refused.
+            while let Ok(handle) = pool.submit(async { 1 }) {
+                assert!(handle.wait().unwrap_err().is_cancelled());
+                cancelled += 1;
+            }
+            assert!(pool.is_closed());
+            pool.shutdown(ShutdownMode::Drain).wait();
+            assert_eq!(pool.stats().cancelled, cancelled);
         });
     }
 

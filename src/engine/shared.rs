@@ -22,6 +22,7 @@
 
 use std::convert::Infallible;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::sync::MutexGuard;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
@@ -667,21 +668,32 @@ impl PoolShared {
     /// driver moves to a thread of its own: without it the pool would never
     /// say it has stopped, and a shutdown deadline would never fire.
     ///
-    /// A driver dropped after it ran means the runtime shut down, and with
-    /// it the workers: the tasks running then are cancelled, since nothing
-    /// would poll them again (those queued are cancelled as they start, by
-    /// their lost workers).
+    /// If the runtime has shut down (asked on that thread), the workers
+    /// went with it: the pool closes, and the tasks running then are
+    /// cancelled, since nothing would poll them again (those queued are
+    /// cancelled as they start, by their lost workers).
     pub(crate) fn start_driver(self: &Arc<Self>) {
         let pool = Arc::clone(self);
-        let mut rehome = Rehome {
-            pool: Some(Arc::clone(self)),
-            ran: false,
-        };
+        let rehome = Rehome(Some(Arc::clone(self)));
         self.backend.spawn(async move {
-            rehome.ran = true;
             pool.drive().await;
             rehome.disarm();
         });
+    }
+
+    /// Runs the driver on this thread, after the runtime dropped it: first
+    /// asks the runtime whether it has shut down (then nothing can run on
+    /// the pool any more: it refuses new tasks, and ends the running ones).
+    fn drive_on_this_thread(self: Arc<Self>) {
+        if crate::engine::util::block_on_here(self.backend.has_shut_down()) {
+            report::error!("TASK POOL: its runtime shut down; it is closed and its unfinished tasks end as cancelled");
+            self.close();
+            self.cancel_running();
+        }
+        let pool = Arc::clone(&self);
+        if catch_unwind(AssertUnwindSafe(|| crate::engine::util::block_on_here(pool.drive()))).is_err() {
+            report::error!("TASK POOL: the pool's driver panicked");
+        }
     }
 
     /// Cancels every running task (their ends are counted as usual).
@@ -766,32 +778,21 @@ impl fmt::Debug for PoolShared {
 
 /// Held by a global pool's driver on the runtime: dropped before the driver
 /// finished, it runs the driver on a thread of its own.
-struct Rehome {
-    pool: Option<Arc<PoolShared>>,
-    /// Set when the driver first runs: dropped after that, the runtime
-    /// has shut down.
-    ran: bool,
-}
+struct Rehome(Option<Arc<PoolShared>>);
 
 impl Rehome {
     fn disarm(mut self) {
-        self.pool = None;
+        self.0 = None;
     }
 }
 
 impl Drop for Rehome {
     fn drop(&mut self) {
-        let Some(pool) = self.pool.take() else { return };
-        if self.ran {
-            // Nothing can run on this pool any more: refuse new tasks,
-            // and end the running ones.
-            report::error!("TASK POOL: its runtime shut down; it is closed and its unfinished tasks end as cancelled");
-            pool.close();
-            pool.cancel_running();
-        }
+        let Some(pool) = self.0.take() else { return };
+        // Not here: this may run inside the runtime's own shutdown.
         let spawned = std::thread::Builder::new()
             .name("taskpool-driver".into())
-            .spawn(move || crate::engine::util::block_on_here(pool.drive()));
+            .spawn(move || pool.drive_on_this_thread());
         if let Err(error) = spawned {
             report::error!("TASK POOL: the pool's driver has no runtime left and no thread: {error}");
         }

@@ -37,6 +37,11 @@ use crate::engine::sched::Runnable;
 /// tasks have a turn.
 const BUDGET: usize = 128;
 
+/// How many workers in a row may be lost (dropped by the runtime before
+/// they ran) before the pool stops replacing them and ends the tasks they
+/// left; see `Workers::lost`.
+const RETRIES: usize = 3;
+
 thread_local! {
     /// The worker running on this thread right now: its pool's `Workers`
     /// (as an address, only compared) and its index.
@@ -53,6 +58,8 @@ pub(crate) struct Workers {
     alive: AtomicUsize,
     /// The runtime the workers are spawned on.
     backend: Backend,
+    /// Workers lost in a row (see [`lost`](Self::lost)).
+    losses: AtomicUsize,
     /// Set while a thread drops the runnables no worker is left for.
     dropping: AtomicBool,
 }
@@ -68,6 +75,7 @@ impl Workers {
             own: (0..max).map(|_| ConcurrentQueue::unbounded()).collect(),
             alive: AtomicUsize::new(0),
             backend,
+            losses: AtomicUsize::new(0),
             dropping: AtomicBool::new(false),
         })
     }
@@ -136,6 +144,7 @@ impl Workers {
             workers: Arc::clone(self),
             index,
             done: false,
+            started: false,
         };
         // A worker the runtime drops unfinished gives its place and its
         // queue up (`Worker::drop`).
@@ -146,25 +155,30 @@ impl Workers {
     /// spawn it (a panicking logger under async-std), or shut down (a tokio
     /// runtime whose handle the pool was given).
     ///
-    /// Its own queue goes to the shared one. If another worker is alive,
-    /// that one runs them (or, lost too, ends up here). If none is, nothing
-    /// may ever run them: they are dropped, which ends each task as
-    /// cancelled, as a failed spawn of the task itself would.
+    /// Its own queue goes to the shared one, and a new worker is spawned in
+    /// its place: a runtime that failed once may not fail again, and the
+    /// workers still alive may be blocked by their tasks. After
+    /// [`RETRIES`] losses in a row (a dead runtime drops each new worker at
+    /// once, and lands back here) nothing is expected to run the queued
+    /// runnables any more: while no worker is alive they are dropped, which
+    /// ends each task as cancelled, as a failed spawn of the task itself
+    /// would. A worker that runs resets the count.
     fn lost(self: &Arc<Self>, index: usize) {
         while let Ok(runnable) = self.own[index].pop() {
             let _ = self.shared.push(runnable);
         }
         // SeqCst: as a worker that ends (see `Worker::poll`): a worker that
         // gives its place up after this sees the runnables moved above.
-        let before = self.alive.fetch_and(!(1 << index), Ordering::SeqCst);
-        if before & !(1 << index) != 0 {
-            return;
+        self.alive.fetch_and(!(1 << index), Ordering::SeqCst);
+        if self.losses.fetch_add(1, Ordering::SeqCst) < RETRIES {
+            self.wake_one();
+        } else {
+            self.start_dropping();
         }
-        self.start_dropping();
     }
 
-    /// Drops every queued runnable, on a thread of its own, one such
-    /// thread at a time.
+    /// Drops the queued runnables while no worker is alive, on a thread of
+    /// its own, one such thread at a time.
     ///
     /// Not here: this runs inside whatever queued the runnable, often a
     /// waker called under the lock of a channel or an event that the
@@ -186,17 +200,20 @@ impl Workers {
         }
     }
 
-    /// Drops every queued runnable, ending its task as cancelled, until
-    /// the queues stay empty.
+    /// Drops queued runnables, ending their tasks as cancelled, until the
+    /// queues stay empty or a worker is alive (which runs the rest: a live
+    /// worker looks at every queue before it ends).
     fn drop_queued(&self) {
         loop {
-            while let Some(runnable) = self.pop_any() {
+            while self.alive.load(Ordering::SeqCst) == 0
+                && let Some(runnable) = self.pop_any()
+            {
                 drop(catch_unwind(AssertUnwindSafe(|| runnable.abandon())));
             }
             self.dropping.store(false, Ordering::SeqCst);
             // A runnable queued (and its worker lost) after the pops above
             // saw `dropping` still set and left it to this thread.
-            if self.is_empty() || self.dropping.swap(true, Ordering::SeqCst) {
+            if self.alive.load(Ordering::SeqCst) != 0 || self.is_empty() || self.dropping.swap(true, Ordering::SeqCst) {
                 return;
             }
         }
@@ -248,6 +265,8 @@ struct Worker {
     index: usize,
     /// Set when it ends by itself; a worker dropped before is lost.
     done: bool,
+    /// Set at its first poll.
+    started: bool,
 }
 
 impl Drop for Worker {
@@ -265,6 +284,12 @@ impl Future for Worker {
         let this = &mut *self;
         let workers = &this.workers;
         let index = this.index;
+        if !this.started {
+            this.started = true;
+            // The runtime runs workers: losing one again starts over.
+            // Relaxed: only a count of failures in a row.
+            workers.losses.store(0, Ordering::Relaxed);
+        }
         let _running = Running::enter(workers, index);
         for _ in 0..BUDGET {
             match workers.next(index) {

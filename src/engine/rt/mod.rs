@@ -323,6 +323,20 @@ impl Backend {
         }
     }
 
+    /// Whether the runtime has shut down, so that nothing spawned on it
+    /// will ever run: only a tokio runtime does (smol's executor lives as
+    /// long as the pool holding it, async-std's global one forever). Asked
+    /// by spawning an empty task and awaiting it: a runtime that shut down
+    /// cancels it, at once or as it finishes shutting down.
+    pub(crate) async fn has_shut_down(&self) -> bool {
+        match self {
+            #[cfg(feature = "tokio")]
+            Backend::Tokio(handle) => handle.spawn(async {}).await.is_err(),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
     /// How many threads the runtime's executor runs, so how many workers a
     /// pool needs to use them all.
     pub(crate) fn threads(&self) -> usize {
