@@ -105,6 +105,19 @@ mod tokio_choice {
     use super::common::{Gate, watchdog};
     use taskpool::{Runtime, ShutdownMode, TaskPool};
 
+    /// The name of the thread a task of `pool` runs on after a
+    /// `tokio::time::sleep` (which panics, "no reactor running", anywhere
+    /// but in a tokio runtime), waited for with a blocking wait.
+    fn thread_after_a_tokio_sleep(pool: &TaskPool) -> Option<String> {
+        let handle = pool
+            .submit(async {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                std::thread::current().name().map(str::to_owned)
+            })
+            .unwrap();
+        handle.wait().unwrap()
+    }
+
     /// A multi-threaded tokio runtime with `workers` threads, and a pool of
     /// `limit` on it, given its handle.
     fn pool_on_own_runtime(workers: usize, blocking: usize, limit: usize) -> (tokio::runtime::Runtime, TaskPool) {
@@ -133,14 +146,7 @@ mod tokio_choice {
                 .unwrap();
             let pool = runtime.block_on(async { TaskPool::new(2).unwrap() });
             assert_eq!(pool.runtime(), Runtime::Tokio);
-            let handle = pool
-                .submit(async {
-                    // Panics ("no reactor running") anywhere but in a tokio runtime.
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                    std::thread::current().name().map(str::to_owned)
-                })
-                .unwrap();
-            assert_eq!(handle.wait().unwrap().as_deref(), Some("users-runtime"));
+            assert_eq!(thread_after_a_tokio_sleep(&pool).as_deref(), Some("users-runtime"));
         });
     }
 
@@ -154,15 +160,9 @@ mod tokio_choice {
             runtime.block_on(async {
                 let pool = TaskPool::new(3).unwrap();
                 assert_eq!(pool.runtime(), Runtime::Tokio);
-                let handle = pool
-                    .submit(async {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                        std::thread::current().name().map(str::to_owned)
-                    })
-                    .unwrap();
-                // This thread is the runtime's only one: a blocking wait
-                // would stop the task if it ran here.
-                assert_eq!(handle.wait().unwrap().as_deref(), Some("taskpool-tokio"));
+                // This thread is the runtime's only one: the blocking wait
+                // inside would stop the task if it ran here.
+                assert_eq!(thread_after_a_tokio_sleep(&pool).as_deref(), Some("taskpool-tokio"));
                 let awaited = pool.submit(async { 5 }).unwrap().await.unwrap();
                 assert_eq!(awaited, 5);
             });

@@ -217,7 +217,8 @@ impl Choice {
     }
 
     /// The backend a `TaskPool` built now runs on: the runtime asked for;
-    /// else the tokio runtime this thread is in (feature `tokio`); else
+    /// else tokio if this thread is in a tokio runtime (feature `tokio`):
+    /// that one if it is multi-threaded, the crate's own if not; else
     /// [`Runtime::preferred`].
     pub(crate) fn pool_backend(&self) -> Result<Backend, Unavailable> {
         let runtime = match self.runtime {
