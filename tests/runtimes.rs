@@ -15,6 +15,12 @@ use taskpool::{ConfigError, DaemonExecutor, Runtime, TaskPool};
 
 const ALL: [Runtime; 3] = [Runtime::AsyncStd, Runtime::Tokio, Runtime::Smol];
 
+/// The name of the thread a task of `pool` runs on.
+fn thread_of_a_task(pool: &TaskPool) -> Option<String> {
+    let handle = pool.submit(async { std::thread::current().name().map(str::to_owned) });
+    handle.unwrap().wait().unwrap()
+}
+
 #[test]
 fn the_preferred_runtime_is_enabled_and_is_the_first_of_async_std_tokio_smol() {
     let enabled: Vec<Runtime> = ALL.into_iter().filter(|r| r.is_enabled()).collect();
@@ -64,12 +70,7 @@ fn a_daemon_runs_on_each_enabled_runtime_on_its_own_thread_and_refuses_the_other
                 Ok(executor) => {
                     assert!(runtime.is_enabled(), "{runtime:?} is off but was built");
                     assert_eq!(executor.pool().runtime(), runtime);
-                    let name = executor
-                        .pool()
-                        .submit(async { std::thread::current().name().map(str::to_owned) })
-                        .unwrap()
-                        .wait()
-                        .unwrap();
+                    let name = thread_of_a_task(executor.pool());
                     assert_eq!(name.as_deref(), Some("rt-daemon"));
                     let local = executor
                         .submit_local(|| {
@@ -197,11 +198,7 @@ mod tokio_choice {
                 .build()
                 .unwrap();
             assert_eq!(pool.runtime(), Runtime::Tokio);
-            let name = pool
-                .submit(async { std::thread::current().name().map(str::to_owned) })
-                .unwrap()
-                .wait()
-                .unwrap();
+            let name = super::thread_of_a_task(&pool);
             assert_eq!(name.as_deref(), Some("handed-over"));
         });
     }
@@ -358,11 +355,7 @@ mod smol_choice {
                 .build()
                 .unwrap();
             assert_eq!(pool.runtime(), Runtime::Smol);
-            let name = pool
-                .submit(async { std::thread::current().name().map(str::to_owned) })
-                .unwrap()
-                .wait()
-                .unwrap();
+            let name = super::thread_of_a_task(&pool);
             assert_eq!(name.as_deref(), Some("runs-executor"));
             stop_tx.send_blocking(()).unwrap();
             runner.join().unwrap().unwrap();
