@@ -99,8 +99,11 @@ impl<'a> TaskBuilder<'a> {
         self
     }
 
-    fn options<T: Fallible>(&self) -> TaskOptions<T> {
-        TaskOptions::new(self.name.clone(), self.timeout, <T as Fallible>::failure)
+    fn options(&self) -> TaskOptions {
+        TaskOptions {
+            name: self.name.clone(),
+            timeout: self.timeout,
+        }
     }
 
     /// Submits a future; see [`TaskPool::submit`](crate::TaskPool::submit).

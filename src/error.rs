@@ -480,7 +480,7 @@ impl<T> TaskFailure<T> {
     ) -> Result<S, TaskFailure<T>> {
         let id = handle.id();
         let name = handle.core().name_arc();
-        let classify = handle.core().classifier();
+        let classify = Some(handle.classifier());
         let outcome = match handle
             .take_finished()
             .expect("a failure is built only from a finished task's handle")

@@ -105,6 +105,14 @@ pub trait Fallible: Sized {
     fn into_success(self) -> Result<Self::Success, Self>;
 }
 
+/// The engine asks a task's output whether it is a failure through its own
+/// trait; every `Fallible` output answers it this way.
+impl<T: Fallible + Send + 'static> crate::engine::task::Outcome for T {
+    fn failure(&self) -> Option<&dyn fmt::Debug> {
+        Fallible::failure(self)
+    }
+}
+
 impl<T, E: fmt::Debug> Fallible for Result<T, E> {
     type Success = T;
 

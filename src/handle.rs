@@ -389,15 +389,20 @@ impl<T> TaskHandle<T> {
         if !core.is_finished() {
             return None;
         }
-        Some(core.take().expect(TAKEN_TWICE))
+        Some(self.task.take().expect(TAKEN_TWICE))
     }
 }
 
 /// Crate-internal access for the combinators that wait on many handles
 /// (`crate::many`).
 impl<T> TaskHandle<T> {
-    pub(crate) fn core(&self) -> &TaskCore<T> {
+    pub(crate) fn core(&self) -> &TaskCore {
         self.task.core()
+    }
+
+    /// The task's classifier (its output's `Fallible::failure`).
+    pub(crate) fn classifier(&self) -> crate::engine::task::Classifier<T> {
+        self.task.classifier()
     }
 
     /// The task itself, to cancel it without the handle.
@@ -432,14 +437,14 @@ impl<T> Future for TaskHandle<T> {
                 return Poll::Pending;
             }
         }
-        let outcome = core.take().expect(TAKEN_TWICE);
+        let outcome = self.task.take().expect(TAKEN_TWICE);
         Poll::Ready(outcome)
     }
 }
 
 impl<T> Drop for TaskHandle<T> {
     fn drop(&mut self) {
-        self.task.core().detach();
+        self.task.detach();
     }
 }
 

@@ -1,4 +1,4 @@
-//! A task's cell: its core and its payload in one allocation, and, for a
+//! A task's cell: its core and one slot in one allocation, and, for a
 //! `Send` future, the runner that polls that future in place.
 //!
 //! A queued task is its cell in the pool's FIFO queue. When it starts, a
@@ -6,116 +6,146 @@
 //! runner. Waking it queues the cell itself on its pool's run queue (a
 //! global pool's workers, or the daemon thread's loop), and running it
 //! polls the future where it has been since `submit`. So such a task costs
-//! one allocation, and its future is never copied once queued.
+//! one allocation, and its future is never copied once it runs.
 //!
-//! # Scheduling state
+//! # The slot
 //!
-//! `sched` holds three bits, the same protocol as `async-task`'s tasks:
+//! One slot holds what the task has in each stage of its life: the payload
+//! and its queue place while queued; the future and its permit while it
+//! runs in place; then its value or its panic's payload (a cancel, a
+//! timeout and a shutdown store nothing: the handle makes their error from
+//! the core). The value takes the place of the spent future, so a task
+//! costs the larger of the two, not both.
+//!
+//! The slot has no lock. The core's state word says which thread owns it,
+//! and only that thread touches it:
+//!
+//! | stage (state word)                         | owner |
+//! |--------------------------------------------|-------|
+//! | queued                                     | the submitter until the task is queued; then nobody |
+//! | started, not `READY`                       | the thread that won `begin` (the starter) |
+//! | started and `READY` (in place)             | the thread holding `POLLING` |
+//! | started, running elsewhere                 | its runner, in `complete` |
+//! | ended unstarted                            | the thread that won `end_unstarted` (drops the payload) |
+//! | ending or done: a value or a panic         | readers: a dropped handle's report; then the handle, which takes it |
+//! | ending: a value discarded by a cancel      | the runner that ended it, which drops it before publishing |
+//!
+//! Each hand-over is a read-modify-write of the state word (release by the
+//! one, acquire by the next), and a cancel, a drop of the handle and a
+//! wake-up only flip bits of that word: none of them touches the slot. So
+//! a task may cancel itself, drop its handle or wake itself from inside
+//! its own poll or its future's `Drop`.
+//!
+//! # Scheduling bits
+//!
+//! The same protocol as `async-task`'s tasks:
 //!
 //! - `SCHEDULED`: the cell is in a run queue, or will be put back in one
 //!   when the poll under way ends. A wake-up sets it and queues the cell
 //!   only if it was clear and no poll is under way, so a cell is in at
 //!   most one queue at a time, and one wake-up during a poll is not lost.
-//! - `RUNNING`: a thread is polling the future. Only one can: it is set
-//!   with `SCHEDULED` cleared by whoever popped the cell.
+//! - `POLLING`: a thread is polling the future (or ending the task). Only
+//!   one can: it is set with `SCHEDULED` cleared by whoever popped the
+//!   cell.
 //! - `CLOSED`: the task ended; wake-ups are ignored.
+//! - `READY`: the starter has set the slot up; a poll that finds it clear
+//!   (the cell was queued by a cancel during the start) leaves the slot
+//!   alone, and the start's own wake-up queues it again.
 //!
 //! A payload that is not a `Send` future (a daemon's local closure, a
 //! blocking closure) starts a runner elsewhere (`run.rs`) and keeps only
 //! that runner's waker here, for a cancel to wake it.
 
+use std::any::Any;
+use std::cell::UnsafeCell;
 use std::mem;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 
 use crate::engine::limiter::Token;
+use crate::engine::outcome::{TaskError, TaskLabel, panic_message};
 use crate::engine::report;
 use crate::engine::run::{Timer, poll_guarded};
 use crate::engine::sched::{Runnable, Schedule};
 use crate::engine::shared::PoolShared;
 use crate::engine::stats::Ended;
-use crate::engine::task::{Exit, Job, Payload, Start, TaskCore, TaskId, TaskOptions, TaskRef};
+use crate::engine::task::{
+    CLOSED, Classifier, Exit, Job, Outcome, POLLING, Payload, READY, RunnerSlot, SCHEDULED, Start, TaskCore, TaskId,
+    TaskOptions, TaskRef, is_failure,
+};
 use crate::engine::util::lock;
 
-const SCHEDULED: u8 = 1;
-const RUNNING: u8 = 2;
-const CLOSED: u8 = 4;
-
-/// Where a task is in its life, beside its payload.
-enum Phase {
-    /// Waiting for a token: the queue slot it holds (with a queue
-    /// capacity).
-    Queued { slot: Option<Token> },
-    /// Running in place: its permit, its timer, its key in the pool's
-    /// registry of running tasks.
-    InPlace {
-        permit: Option<Token>,
-        timer: Option<Box<Timer>>,
-        key: usize,
-    },
-    /// Running elsewhere: that runner's waker, once it registered one.
-    Elsewhere { runner: Option<Waker> },
-    /// Ended (or never queued and handed back).
-    Ended,
-}
-
-/// The payload and the phase, under one lock. The lock is never contended
-/// while a task runs in place: only the thread that set `RUNNING` polls.
-struct Body<P> {
-    /// The payload. An in-place payload stays here from `submit` to its
-    /// end: it is pinned from its first poll and dropped where it is.
-    payload: Option<P>,
-    phase: Phase,
+/// What a task holds, by stage (see the module docs).
+enum Slot<P, T> {
+    /// Waiting for a token: the payload, not polled yet, and the queue
+    /// place it holds (with a queue capacity).
+    Queued { payload: P, place: Option<Token> },
+    /// Running in place: the future, pinned from its first poll, and the
+    /// permit it runs under.
+    InPlace { future: P, permit: Option<Token> },
+    /// Ended with a value.
+    Value(T),
+    /// Ended with a panic.
+    Panicked(Box<dyn Any + Send>),
+    /// Nothing: launched elsewhere, ended without a value, or taken.
+    Empty,
 }
 
 /// One task. See the module docs.
 pub(crate) struct Cell<P: Payload> {
-    core: TaskCore<P::Output>,
-    body: Mutex<Body<P>>,
+    core: TaskCore,
+    runner: P::Runner,
+    slot: UnsafeCell<Slot<P, P::Output>>,
 }
 
+// SAFETY: the slot is the only part that is not `Sync`. It holds a `P` and
+// a `P::Output`, both `Send`, and it is only ever touched by one thread at
+// a time, the one the state word names (see the module docs); the one
+// exception is a failed value read by a dropped handle's report, which
+// `settle` and `detach` make exactly one thread do. So sharing the cell
+// between threads shares no `&P` or `&P::Output` concurrently, and the
+// cell can be sent and shared like the `Arc<dyn Job>` it is.
+#[allow(unsafe_code)]
+unsafe impl<P: Payload> Sync for Cell<P> {}
+
 impl<P: Payload> Cell<P> {
-    /// A queued task holding `payload` (and `slot`, its place in a bounded
+    /// A queued task holding `payload` (and `place`, its place in a bounded
     /// queue).
-    pub(crate) fn new(
-        payload: P,
-        slot: Option<Token>,
-        options: TaskOptions<P::Output>,
-        pool: Arc<PoolShared>,
-    ) -> Arc<Cell<P>> {
+    pub(crate) fn new(payload: P, place: Option<Token>, options: TaskOptions, pool: Arc<PoolShared>) -> Arc<Cell<P>> {
         Arc::new(Cell {
             core: TaskCore::new(options, pool),
-            body: Mutex::new(Body {
-                payload: Some(payload),
-                phase: Phase::Queued { slot },
-            }),
+            runner: P::Runner::default(),
+            slot: UnsafeCell::new(Slot::Queued { payload, place }),
         })
     }
 
-    /// Takes the payload back from a task that was never queued.
-    pub(crate) fn take_back(&self) -> Option<P> {
-        let mut body = lock(&self.body);
-        let Phase::Queued { slot, .. } = mem::replace(&mut body.phase, Phase::Ended) else {
-            return None;
-        };
-        self.core.pool().give_back_slot(slot);
-        body.payload.take()
+    /// Takes the payload back from a task that was never queued (so this
+    /// is the only reference to it).
+    pub(crate) fn take_back(mut self: Arc<Self>) -> Option<P> {
+        let this = Arc::get_mut(&mut self)?;
+        match mem::replace(this.slot.get_mut(), Slot::Empty) {
+            Slot::Queued { payload, place } => {
+                this.core.pool().give_back_slot(place);
+                Some(payload)
+            }
+            _ => None,
+        }
     }
 
     /// Drops the payload of a task that ended unstarted, and gives its
-    /// queue slot back.
+    /// queue place back. Only the thread that ended it calls this.
     fn drop_queued(&self) {
-        let mut body = lock(&self.body);
-        let Phase::Queued { slot, .. } = mem::replace(&mut body.phase, Phase::Ended) else {
-            return;
-        };
-        let payload = body.payload.take();
-        drop(body);
-        self.core.pool().give_back_slot(slot);
-        if let Some(payload) = payload {
+        // SAFETY: this thread won `end_unstarted` (its callers call this
+        // only then), so the task never starts: no starter or poller
+        // touches the slot, and the handle makes a cancel's or a
+        // shutdown's error without reading it.
+        #[allow(unsafe_code)]
+        let old = unsafe { mem::replace(&mut *self.slot.get(), Slot::Empty) };
+        if let Slot::Queued { payload, place } = old {
+            self.core.pool().give_back_slot(place);
             report::drop_contained(payload, self.core.label(), "its cancelled future");
         }
     }
@@ -127,43 +157,132 @@ impl<P: Payload> Cell<P> {
         // releases what the waker did before (a cancel's flag) to the poll
         // that clears the bit, even when the cell was already queued (as
         // async-task does). SeqCst: a cancel sets its flag, then wakes; the
-        // poller marks itself running, then checks the flag (see `run`).
+        // poller marks itself polling, then checks the flag (see `run`).
         // Of the two, the later sees the other. The bit set on an ended
         // cell is harmless: nothing runs or queues it again.
-        let before = self.core.sched.fetch_or(SCHEDULED, Ordering::SeqCst);
-        before & (SCHEDULED | RUNNING | CLOSED) == 0
+        let before = self.core.state.fetch_or(SCHEDULED, Ordering::SeqCst);
+        before & (SCHEDULED | POLLING | CLOSED) == 0
+    }
+
+    /// `SCHEDULED` -> `POLLING`, by whoever popped the cell from a run
+    /// queue. Returns the state it saw, or `None` if the task ended.
+    fn claim(&self) -> Option<u64> {
+        self.core
+            .state
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
+                (s & CLOSED == 0).then_some((s & !SCHEDULED) | POLLING)
+            })
+            .ok()
     }
 
     /// Ends a task running in place: drops its future where it is, then
-    /// publishes `exit`, then gives its permit back.
-    fn finish(&self, mut body: MutexGuard<'_, Body<P>>, exit: Exit<P::Output>) {
+    /// publishes `exit`, then gives its permit back. The caller holds
+    /// `POLLING` and saw `READY`.
+    fn finish(&self, exit: Exit<P::Output>) {
         // Release: nothing after this polls the cell again.
-        self.core.sched.fetch_or(CLOSED, Ordering::Release);
-        let Phase::InPlace { permit, key, .. } = mem::replace(&mut body.phase, Phase::Ended) else {
+        self.core.state.fetch_or(CLOSED, Ordering::Release);
+        // SAFETY: the caller polls the cell (`POLLING`, and `READY` was
+        // set), and the task has not settled: this thread owns the slot.
+        #[allow(unsafe_code)]
+        let slot = unsafe { &mut *self.slot.get() };
+        let Slot::InPlace { permit, .. } = slot else {
             unreachable!("a task that ends in place was running in place");
         };
+        let permit = permit.take();
         // Dropped in place (an assignment drops the old value where it is,
-        // and still writes `None` if that `Drop` panics): it was pinned.
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| body.payload = None)) {
+        // and still writes the new one if that `Drop` panics): it was
+        // pinned.
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| *slot = Slot::Empty)) {
             report::log_drop_panic(self.core.label(), "its future", payload.as_ref());
         }
-        drop(body);
-        self.core.complete(exit, key);
+        if let Some(timer) = self.core.timer() {
+            drop(lock(timer).take());
+        }
+        self.end(exit);
         if let Some(permit) = permit {
             self.core.pool().pass_on(permit);
         }
+    }
+
+    /// Stores `exit`'s value (if any), decides the outcome, reports it if
+    /// nobody will look at it, and has the pool count it. The caller owns
+    /// the slot (it holds an empty one) and has not settled the task.
+    fn end(&self, exit: Exit<P::Output>) {
+        let (seen, stored) = match exit {
+            Exit::Value(value) => {
+                // User code (a `Fallible` impl): contained.
+                let failed = catch_unwind(AssertUnwindSafe(|| value.failure().is_some())).unwrap_or(false);
+                let seen = if failed { Ended::Failed } else { Ended::Completed };
+                (seen, Slot::Value(value))
+            }
+            Exit::Panicked(payload) => (Ended::Panicked, Slot::Panicked(payload)),
+            Exit::TimedOut => (Ended::TimedOut, Slot::Empty),
+            Exit::Cancelled => (Ended::Cancelled, Slot::Empty),
+        };
+        // SAFETY: the caller owns the slot until `settle` below publishes
+        // it; the old content is `Empty`, so nothing is dropped here.
+        #[allow(unsafe_code)]
+        unsafe {
+            *self.slot.get() = stored;
+        }
+        let (ended, detached) = self.core.settle(seen);
+        if ended != seen {
+            // Cancelled before it could end: a value or a panic's payload
+            // is discarded (user `Drop` code, contained).
+            // SAFETY: settled as cancelled, which the handle makes its
+            // error from without reading the slot, and no report reads it:
+            // this thread still owns it.
+            #[allow(unsafe_code)]
+            let discarded = unsafe { mem::replace(&mut *self.slot.get(), Slot::Empty) };
+            report::drop_contained(discarded, self.core.label(), "its discarded value");
+        } else if detached && is_failure(ended) {
+            // A detached failure is reported now, before it counts as ended:
+            // whoever waits for the pool to go idle or stop sees it done.
+            let message = self.describe(ended);
+            self.core
+                .pool()
+                .report_unobserved(self.core.id(), self.core.name(), message);
+        }
+        self.core.publish_running(ended);
+    }
+
+    /// The one-line description of a failed outcome, for the "never
+    /// retrieved" report. Formats user `Debug` code, so it is contained.
+    fn describe(&self, ended: Ended) -> String {
+        let label = self.core.label();
+        // SAFETY: the outcome is a failure and settled: its value or its
+        // payload only changes when the handle takes it, and the handle is
+        // gone (this is its report, made once, see `settle` and `detach`).
+        #[allow(unsafe_code)]
+        let slot = unsafe { &*self.slot.get() };
+        let describe = || match (ended, slot) {
+            (Ended::Failed, Slot::Value(value)) => match value.failure() {
+                Some(err) => format!("{label} failed: {err:?}"),
+                None => format!("{label} failed"),
+            },
+            (Ended::Panicked, Slot::Panicked(payload)) => describe_panic(label, payload.as_ref()),
+            _ => format!("{label} failed"),
+        };
+        catch_unwind(AssertUnwindSafe(describe)).unwrap_or_else(|_| format!("{} failed", self.core.label()))
+    }
+}
+
+/// How a panic reads in a "never retrieved" report: as its `TaskError`.
+fn describe_panic(label: TaskLabel<'_>, payload: &(dyn Any + Send)) -> String {
+    match panic_message(payload) {
+        Some(message) => format!("{label} panicked with message {message:?}"),
+        None => format!("{label} panicked"),
     }
 }
 
 impl<P: Payload> Drop for Cell<P> {
     fn drop(&mut self) {
-        // A task dropped while still queued gives its queue slot back (its
+        // A task dropped while still queued gives its queue place back (its
         // payload is dropped with the cell).
-        let body = self.body.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Phase::Queued { slot, .. } = &mut body.phase
-            && let Some(slot) = slot.take()
+        if let Slot::Queued { place, .. } = self.slot.get_mut()
+            && let Some(place) = place.take()
         {
-            self.core.pool().give_back_slot(Some(slot));
+            self.core.pool().give_back_slot(Some(place));
         }
     }
 }
@@ -187,69 +306,51 @@ impl<P: Payload> Wake for Cell<P> {
 
 impl<P: Payload> Schedule for Cell<P> {
     fn run(self: Arc<Self>) {
-        // SCHEDULED -> RUNNING.
-        let mut state = self.core.sched.load(Ordering::SeqCst);
-        loop {
-            if state & CLOSED != 0 {
+        let Some(state) = self.claim() else { return };
+        // Not `READY`: woken by a cancel while it was being started; the
+        // start queues it again once it is set up.
+        if state & READY != 0 {
+            let waker = Waker::from(Arc::clone(&self));
+            let mut cx = Context::from_waker(&waker);
+            // SAFETY: this thread holds `POLLING` and saw `READY`: it owns
+            // the slot, which holds the running future. The future lives in
+            // this cell, inside an `Arc`, and never moves from its first
+            // poll until it is dropped where it is (`finish` assigns over
+            // it; nothing takes it out of a running task).
+            #[allow(unsafe_code)]
+            let future = match unsafe { &mut *self.slot.get() } {
+                Slot::InPlace { future, .. } => unsafe { Pin::new_unchecked(future) },
+                _ => unreachable!("a ready task runs in place until it ends"),
+            };
+            let mut timer = self.core.timer().map(lock);
+            let polled = poll_guarded(
+                &self.core,
+                |cx| future.poll_in_place(cx),
+                timer.as_deref_mut().and_then(Option::as_mut),
+                &mut cx,
+            );
+            drop(timer);
+            if let Poll::Ready(exit) = polled {
+                self.finish(exit);
                 return;
             }
-            let running = (state & !SCHEDULED) | RUNNING;
-            match self
-                .core
-                .sched
-                .compare_exchange_weak(state, running, Ordering::SeqCst, Ordering::SeqCst)
-            {
-                Ok(_) => break,
-                Err(now) => state = now,
-            }
         }
-        let waker = Waker::from(Arc::clone(&self));
-        let mut body = lock(&self.body);
-        let polled = {
-            let Body { payload, phase } = &mut *body;
-            match (payload.as_mut(), phase) {
-                (Some(payload), Phase::InPlace { timer, .. }) => {
-                    // SAFETY: the payload lives in this cell, inside an
-                    // `Arc`, and never moves from its first poll until it
-                    // is dropped where it is (`finish` assigns `None` over
-                    // it; nothing takes it out of a running task). The
-                    // lock and `RUNNING` give this thread the only access.
-                    #[allow(unsafe_code)]
-                    let payload = unsafe { Pin::new_unchecked(payload) };
-                    let mut cx = Context::from_waker(&waker);
-                    Some(poll_guarded(
-                        &self.core,
-                        |cx| payload.poll_in_place(cx),
-                        timer.as_deref_mut(),
-                        &mut cx,
-                    ))
-                }
-                // Woken by a cancel while it was being started: the start
-                // queues it again once it is set up.
-                _ => None,
-            }
-        };
-        if let Some(Poll::Ready(exit)) = polled {
-            self.finish(body, exit);
-            return;
-        }
-        drop(body);
-        // RUNNING -> idle, or back in the queue if woken meanwhile.
-        let mut state = self.core.sched.load(Ordering::SeqCst);
+        // POLLING -> idle, or back in the queue if woken meanwhile.
+        let mut state = self.core.state.load(Ordering::SeqCst);
         loop {
             if state & CLOSED != 0 {
                 return;
             }
             if state & SCHEDULED != 0 {
-                self.core.sched.fetch_and(!RUNNING, Ordering::SeqCst);
+                self.core.state.fetch_and(!POLLING, Ordering::SeqCst);
                 let pool = Arc::clone(self.core.pool());
                 pool.schedule(Runnable::Cell(self));
                 return;
             }
             match self
                 .core
-                .sched
-                .compare_exchange_weak(state, state & !RUNNING, Ordering::SeqCst, Ordering::SeqCst)
+                .state
+                .compare_exchange_weak(state, state & !POLLING, Ordering::SeqCst, Ordering::SeqCst)
             {
                 Ok(_) => return,
                 Err(now) => state = now,
@@ -260,40 +361,75 @@ impl<P: Payload> Schedule for Cell<P> {
     fn abandon(self: Arc<Self>) {
         // Its executor is gone: it ends as cancelled, as a runner dropped
         // unfinished does.
-        let body = lock(&self.body);
-        if matches!(body.phase, Phase::InPlace { .. }) {
-            self.finish(body, Exit::Cancelled);
+        let Some(state) = self.claim() else { return };
+        if state & READY != 0 {
+            self.finish(Exit::Cancelled);
         } else {
             // Queued by a cancel while it was being started: not set up
             // yet, so the start's own wake-up must queue it again (and
             // whoever runs or abandons it then ends it).
-            self.core.sched.fetch_and(!SCHEDULED, Ordering::SeqCst);
+            self.core.state.fetch_and(!(SCHEDULED | POLLING), Ordering::SeqCst);
         }
     }
 }
 
 impl<P: Payload> TaskRef<P::Output> for Cell<P> {
-    fn core(&self) -> &TaskCore<P::Output> {
+    fn core(&self) -> &TaskCore {
         &self.core
     }
 
     fn register_runner(&self, waker: &Waker) {
-        let mut body = lock(&self.body);
-        if let Phase::Elsewhere { runner } = &mut body.phase
-            && !runner.as_ref().is_some_and(|r| r.will_wake(waker))
-        {
-            *runner = Some(waker.clone());
-        }
+        self.runner.register(waker);
     }
 
     fn clear_runner(&self) {
-        let mut body = lock(&self.body);
-        let runner = match &mut body.phase {
-            Phase::Elsewhere { runner } => runner.take(),
-            _ => None,
-        };
-        drop(body);
-        drop(runner);
+        drop(self.runner.take());
+    }
+
+    fn complete(&self, exit: Exit<P::Output>) {
+        // Only a runner elsewhere calls this; its payload left the slot at
+        // the start, so the slot is empty, and the runner owns it.
+        self.end(exit);
+    }
+
+    fn take(&self) -> Option<Result<P::Output, TaskError>> {
+        let ended = self.core.mark_taken()?;
+        let id = self.core.id();
+        let name = || self.core.name_arc();
+        Some(match ended {
+            Ended::Completed | Ended::Failed | Ended::Panicked => {
+                // SAFETY: done with a value or a panic, and taken once (by
+                // the handle's owner, `mark_taken` above): nobody else
+                // touches the slot of a task that ended with one.
+                #[allow(unsafe_code)]
+                let slot = unsafe { mem::replace(&mut *self.slot.get(), Slot::Empty) };
+                match slot {
+                    Slot::Value(value) => Ok(value),
+                    Slot::Panicked(payload) => Err(TaskError::panicked(id, name(), payload)),
+                    _ => unreachable!("a task that ended with a value or a panic stored it"),
+                }
+            }
+            Ended::TimedOut => Err(TaskError::timed_out(
+                id,
+                name(),
+                self.core.timeout().expect("a task that timed out had a timeout"),
+            )),
+            Ended::Cancelled => Err(TaskError::cancelled(id, name())),
+            Ended::Shutdown => Err(TaskError::shutdown(id, name())),
+        })
+    }
+
+    fn detach(&self) {
+        if let Some(ended) = self.core.detach() {
+            let message = self.describe(ended);
+            self.core
+                .pool()
+                .report_unobserved(self.core.id(), self.core.name(), message);
+        }
+    }
+
+    fn classifier(&self) -> Classifier<P::Output> {
+        <P::Output as Outcome>::failure
     }
 
     fn cancel(self: Arc<Self>) -> bool {
@@ -301,17 +437,11 @@ impl<P: Payload> TaskRef<P::Output> for Cell<P> {
             || self.drop_queued(),
             || {
                 if P::IN_PLACE {
-                    // Never the body's lock here: a task may cancel itself
-                    // from inside its own poll, which holds it.
+                    // A wake-up, which only flips bits of the state word: a
+                    // task may cancel itself from inside its own poll.
                     Wake::wake_by_ref(&self);
-                } else {
-                    let runner = match &lock(&self.body).phase {
-                        Phase::Elsewhere { runner } => runner.clone(),
-                        _ => None,
-                    };
-                    if let Some(runner) = runner {
-                        runner.wake();
-                    }
+                } else if let Some(runner) = self.runner.get() {
+                    runner.wake();
                 }
             },
         )
@@ -345,36 +475,50 @@ impl<P: Payload> Job for Cell<P> {
         }
         let pool = Arc::clone(self.core.pool());
         let (key, aborted) = pool.on_start(Arc::clone(&self) as Arc<dyn Job>);
-        let mut body = lock(&self.body);
-        let Phase::Queued { slot } = mem::replace(&mut body.phase, Phase::Ended) else {
-            unreachable!("a task that begins is still queued");
-        };
-        pool.give_back_slot(slot);
-        if P::IN_PLACE {
-            body.phase = Phase::InPlace {
-                permit: Some(permit),
-                timer: Timer::new(self.core.timeout()).map(Box::new),
-                key,
+        self.core.set_key(key);
+        let payload = {
+            // SAFETY: this thread won `begin`: it owns the slot until it
+            // sets `READY` (in place) or launches the runner (elsewhere).
+            // A cancel meanwhile only flips bits, and a poll it causes
+            // finds `READY` clear and leaves the slot alone.
+            #[allow(unsafe_code)]
+            let slot = unsafe { &mut *self.slot.get() };
+            let Slot::Queued { payload, place } = mem::replace(slot, Slot::Empty) else {
+                unreachable!("a task that begins is still queued");
             };
-            drop(body);
-            if aborted {
-                TaskRef::cancel(Arc::clone(&self));
+            pool.give_back_slot(place);
+            if P::IN_PLACE {
+                *slot = Slot::InPlace {
+                    future: payload,
+                    permit: Some(permit),
+                };
+                None
+            } else {
+                Some((payload, permit))
             }
-            Wake::wake(self);
-        } else {
-            body.phase = Phase::Elsewhere { runner: None };
-            let payload = body.payload.take().expect("a task that begins holds its payload");
-            drop(body);
-            if aborted {
-                TaskRef::cancel(Arc::clone(&self));
+        };
+        if aborted {
+            TaskRef::cancel(Arc::clone(&self));
+        }
+        match payload {
+            None => {
+                if let Some(timer) = self.core.timer() {
+                    *lock(timer) = Timer::new(self.core.timeout());
+                }
+                // SeqCst, as a wake-up: hands the slot to the poller.
+                let before = self.core.state.fetch_or(READY | SCHEDULED, Ordering::SeqCst);
+                if before & (SCHEDULED | POLLING | CLOSED) == 0 {
+                    pool.schedule(Runnable::Cell(self));
+                }
             }
-            let timeout = self.core.timeout();
-            payload.launch(Start {
-                task: self,
-                permit,
-                timeout,
-                key,
-            });
+            Some((payload, permit)) => {
+                let timeout = self.core.timeout();
+                payload.launch(Start {
+                    task: self,
+                    permit,
+                    timeout,
+                });
+            }
         }
         Ok(())
     }

@@ -27,7 +27,7 @@ use crate::engine::limiter::Token;
 use crate::engine::report;
 use crate::engine::rt;
 use crate::engine::shared::{PoolId, PoolKind, PoolShared};
-use crate::engine::task::{Exit, Payload, Start, TaskCore, TaskId, TaskRef};
+use crate::engine::task::{Exit, Outcome, Payload, RunnerWaker, Start, TaskCore, TaskId, TaskRef};
 
 /// A per-task timeout this long or longer means "no timeout": it cannot
 /// expire in practice, and the timer could not represent its deadline.
@@ -80,7 +80,6 @@ pin_project! {
 /// A task's per-task timeout, running from its start.
 pub(crate) struct Timer {
     delay: Delay,
-    after: Duration,
 }
 
 impl Timer {
@@ -89,7 +88,6 @@ impl Timer {
     pub(crate) fn new(timeout: Option<Duration>) -> Option<Timer> {
         timeout.filter(|t| *t < FOREVER).map(|after| Timer {
             delay: Delay::new(after),
-            after,
         })
     }
 }
@@ -98,7 +96,7 @@ impl Timer {
 /// `poll` (with the task marked current on this thread, its panic caught
 /// and logged), then the timer. `Ready` says how the task ended.
 pub(crate) fn poll_guarded<T>(
-    core: &TaskCore<T>,
+    core: &TaskCore,
     poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
     timer: Option<&mut Timer>,
     cx: &mut Context<'_>,
@@ -118,7 +116,7 @@ pub(crate) fn poll_guarded<T>(
         }
         Ok(Poll::Pending) => match timer {
             Some(timer) => match Pin::new(&mut timer.delay).poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Exit::TimedOut(timer.after)),
+                Poll::Ready(()) => Poll::Ready(Exit::TimedOut),
                 Poll::Pending => Poll::Pending,
             },
             None => Poll::Pending,
@@ -135,7 +133,6 @@ pin_project! {
         task: Option<Arc<dyn TaskRef<F::Output>>>,
         permit: Option<Held>,
         timer: Option<Timer>,
-        key: usize,
     }
 
     impl<F: Future> PinnedDrop for Run<F> {
@@ -149,29 +146,17 @@ pin_project! {
 
 impl<F: Future> Run<F> {
     fn new(future: F, start: Start<F::Output>) -> Run<F> {
-        let Start {
-            task,
-            permit,
-            timeout,
-            key,
-        } = start;
-        Run::with_permit(future, task, Held::Own(permit), timeout, key)
+        let Start { task, permit, timeout } = start;
+        Run::with_permit(future, task, Held::Own(permit), timeout)
     }
 
     /// A runner that drops `permit` when the task ends.
-    fn with_permit(
-        future: F,
-        task: Arc<dyn TaskRef<F::Output>>,
-        permit: Held,
-        timeout: Option<Duration>,
-        key: usize,
-    ) -> Run<F> {
+    fn with_permit(future: F, task: Arc<dyn TaskRef<F::Output>>, permit: Held, timeout: Option<Duration>) -> Run<F> {
         Run {
             slot: Slot::Live { future },
             task: Some(task),
             permit: Some(permit),
             timer: Timer::new(timeout),
-            key,
         }
     }
 
@@ -189,7 +174,7 @@ impl<F: Future> Run<F> {
         // task and free it on whichever thread drops the handle, which is a
         // cross-thread free (and lock traffic in the allocator) per task.
         task.clear_runner();
-        core.complete(exit, *this.key);
+        task.complete(exit);
         if let Some(permit) = this.permit.take() {
             permit.release(core.pool());
         }
@@ -291,9 +276,10 @@ impl<F> Spawned<F> {
 impl<F> Payload for Spawned<F>
 where
     F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F::Output: Outcome,
 {
     type Output = F::Output;
+    type Runner = ();
     const IN_PLACE: bool = true;
 
     fn poll_in_place(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
@@ -312,9 +298,10 @@ impl<C, F> Payload for LocalFn<C>
 where
     C: FnOnce() -> F + Send + 'static,
     F: Future + 'static,
-    F::Output: Send + 'static,
+    F::Output: Outcome,
 {
     type Output = F::Output;
+    type Runner = RunnerWaker;
     const STARTS_ANYWHERE: bool = false;
     const IN_PLACE: bool = false;
 
@@ -354,9 +341,10 @@ pub(crate) struct BlockingFn<C>(pub(crate) C);
 impl<C, T> Payload for BlockingFn<C>
 where
     C: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
+    T: Outcome,
 {
     type Output = T;
+    type Runner = RunnerWaker;
     const IN_PLACE: bool = false;
 
     fn poll_in_place(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<T> {
@@ -371,12 +359,7 @@ where
     /// keeps the permit until it really returns, so the limit counts
     /// threads at work, not handles.
     fn launch(self, start: Start<T>) {
-        let Start {
-            task,
-            permit,
-            timeout,
-            key,
-        } = start;
+        let Start { task, permit, timeout } = start;
         let pool = Arc::clone(task.core().pool());
         let closure = self.0;
         let permit = Arc::new(SharedToken {
@@ -388,6 +371,6 @@ where
             let _permit = closure_permit;
             closure()
         });
-        spawn_send(&pool, Run::with_permit(work, task, Held::Shared(permit), timeout, key));
+        spawn_send(&pool, Run::with_permit(work, task, Held::Shared(permit), timeout));
     }
 }

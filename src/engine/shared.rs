@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use concurrent_queue::{ConcurrentQueue, PushError};
+use concurrent_queue::ConcurrentQueue;
 use event_listener::{Event, Listener};
 use slab::Slab;
 
@@ -78,7 +78,7 @@ pub(crate) enum Admit {
 }
 
 /// A submission the fast path handed back, for the queue.
-type NotFast<P> = (P, TaskOptions<<P as Payload>::Output>);
+type NotFast<P> = (P, TaskOptions);
 
 /// A user hook called with each failure nobody observed.
 pub(crate) type UnobservedHook = Arc<dyn Fn(&UnobservedFailure<'_>) + Send + Sync>;
@@ -225,7 +225,7 @@ impl PoolShared {
     // ----- submitting -----
 
     /// The checks every submission makes before taking a queue slot.
-    fn precheck<T>(&self, options: &TaskOptions<T>) -> Result<(), Refusal> {
+    fn precheck(&self, options: &TaskOptions) -> Result<(), Refusal> {
         if options.timeout == Some(Duration::ZERO) {
             return Err(Refusal::ZeroTimeout);
         }
@@ -294,7 +294,7 @@ impl PoolShared {
     pub(crate) fn submit<P: Payload>(
         self: &Arc<Self>,
         payload: P,
-        options: TaskOptions<P::Output>,
+        options: TaskOptions,
         admit: Admit,
     ) -> Result<Arc<dyn TaskRef<P::Output>>, (Refusal, P)> {
         if let Err(refusal) = self.precheck(&options) {
@@ -318,7 +318,7 @@ impl PoolShared {
     pub(crate) async fn submit_async<P: Payload>(
         self: &Arc<Self>,
         payload: P,
-        options: TaskOptions<P::Output>,
+        options: TaskOptions,
     ) -> Result<Arc<dyn TaskRef<P::Output>>, (Refusal, P)> {
         if let Err(refusal) = self.precheck(&options) {
             return Err((refusal, payload));
@@ -348,7 +348,7 @@ impl PoolShared {
     fn fast_path<P: Payload>(
         self: &Arc<Self>,
         payload: P,
-        options: TaskOptions<P::Output>,
+        options: TaskOptions,
     ) -> Result<Arc<dyn TaskRef<P::Output>>, NotFast<P>> {
         let here = P::STARTS_ANYWHERE || crate::engine::local::is_daemon_thread_of(self.id);
         // Acquire: pairs with the decrement in `start_job`.
@@ -380,7 +380,7 @@ impl PoolShared {
         self: &Arc<Self>,
         payload: P,
         slot: Option<Token>,
-        options: TaskOptions<P::Output>,
+        options: TaskOptions,
     ) -> Result<Arc<dyn TaskRef<P::Output>>, P> {
         let cell = Cell::new(payload, slot, options, Arc::clone(self));
         // Counted before it is queued: a token holder may start it at once.
@@ -394,7 +394,10 @@ impl PoolShared {
                 self.start_queued();
                 Ok(cell)
             }
-            Err(PushError::Closed(_) | PushError::Full(_)) => {
+            Err(refused) => {
+                // The refused job is the only other reference: dropped
+                // first, so the payload can be taken back.
+                drop(refused);
                 let payload = cell.take_back().expect("an unqueued task still holds its payload");
                 self.waiting.fetch_sub(1, Ordering::Release);
                 self.submitted.fetch_sub(1, Ordering::AcqRel);

@@ -1,27 +1,30 @@
 //! The state one task shares between its handle, the queue and its runner.
 //!
-//! A task is one allocation, a cell (`cell.rs`): the typed [`TaskCore`]
-//! defined here (outcome, flags, waiters) and the payload (the future, or
-//! the closure that makes it), which a future task polls in place. The
-//! handle sees it as `Arc<dyn TaskRef<T>>`, the queue and the running-task
-//! registry as `Arc<dyn Job>`.
+//! A task is one allocation, a cell (`cell.rs`): the untyped [`TaskCore`]
+//! defined here (state word, waiters, pool) and one slot that holds the
+//! payload (the future, or the closure that makes it), then the value.
+//! The handle sees it as `Arc<dyn TaskRef<T>>`, the queue and the
+//! running-task registry as `Arc<dyn Job>`.
 //!
 //! # Life of a task
 //!
 //! ```text
-//! Queued ──start──▶ Running ──complete──▶ Done(outcome) ──take──▶ Taken
-//!    └──────cancel / shutdown──────────────▲
+//! Queued ──begin──▶ Started ──settle──▶ Ending ──publish──▶ Done ──take──▶ Taken
+//!    └──────────end_unstarted (cancel / shutdown)──▲
 //! ```
 //!
-//! Every transition happens under the core's lock, so exactly one outcome is
-//! ever published. A cancel of a running task only raises a flag and wakes
-//! the runner; the runner drops the future and publishes `Cancelled`.
+//! Every transition is one compare-and-swap on the core's state word, so
+//! exactly one outcome is ever decided, and it is decided (`Ending`) before
+//! the pool counts it (`Done`). A cancel of a running task only raises a
+//! flag and wakes the runner; the runner drops the future, and the flag
+//! makes the outcome `Cancelled`. Only a value and a panic's payload are
+//! stored (in the slot); a cancel, a timeout and a shutdown are made into
+//! their `TaskError` when the handle takes them.
 
 use std::any::Any;
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -31,7 +34,7 @@ use event_listener::Event;
 
 use crate::engine::limiter::Token;
 use crate::engine::outcome::{TaskError, TaskLabel};
-use crate::engine::report;
+use crate::engine::run::Timer;
 use crate::engine::shared::PoolShared;
 use crate::engine::stats::Ended;
 use crate::engine::util::lock;
@@ -76,27 +79,22 @@ impl fmt::Display for TaskId {
     }
 }
 
-/// Tells whether a task's value is a failure; set by a fallible submission
-/// (see [`crate::Fallible`]).
+/// What the engine asks of a task's output: whether the value stands for
+/// a failure. The face implements it for every
+/// [`Fallible`](crate::Fallible) output, so the classifier is part of the
+/// task's type, not a field of its cell.
+pub(crate) trait Outcome: Send + 'static {
+    /// `Some(error)` when the value is a failure.
+    fn failure(&self) -> Option<&dyn fmt::Debug>;
+}
+
+/// A task's classifier, as a function (see [`Outcome`]).
 pub(crate) type Classifier<T> = fn(&T) -> Option<&dyn fmt::Debug>;
 
 /// Per-task options, gathered by [`crate::TaskBuilder`].
-pub(crate) struct TaskOptions<T> {
+pub(crate) struct TaskOptions {
     pub(crate) name: Option<Arc<str>>,
     pub(crate) timeout: Option<Duration>,
-    pub(crate) classify: Option<Classifier<T>>,
-}
-
-impl<T> TaskOptions<T> {
-    /// Options whose failures `classify` tells apart (the face passes the
-    /// output's [`Fallible`](crate::Fallible) classifier).
-    pub(crate) fn new(name: Option<Arc<str>>, timeout: Option<Duration>, classify: Classifier<T>) -> TaskOptions<T> {
-        TaskOptions {
-            name,
-            timeout,
-            classify: Some(classify),
-        }
-    }
 }
 
 /// The panic message for a handle whose outcome was already taken: it was
@@ -108,88 +106,127 @@ pub(crate) const TAKEN_TWICE: &str = "`TaskHandle` polled after its outcome was 
 pub(crate) enum Exit<T> {
     Value(T),
     Panicked(Box<dyn Any + Send>),
-    TimedOut(Duration),
+    /// Ran past its per-task timeout (the core keeps the timeout).
+    TimedOut,
     /// Cancelled by its handle or a shutdown deadline, or dropped unfinished.
     Cancelled,
 }
 
-const QUEUED: u8 = 0;
-const RUNNING: u8 = 1;
-const DONE: u8 = 2;
-/// Done, and the outcome taken by the handle.
-const TAKEN: u8 = 3;
+// The bits of `TaskCore::state`. The first four are the cell's scheduling
+// bits (see `cell.rs`); the rest are the task's life.
 
-enum Stage<T> {
-    Queued,
-    Running,
-    Done(Result<T, TaskError>),
-    Taken,
+/// The cell is in a run queue, or goes back in one when its poll ends.
+pub(crate) const SCHEDULED: u64 = 1;
+/// A thread is polling the cell (or ending it).
+pub(crate) const POLLING: u64 = 1 << 1;
+/// The cell will not be polled again; wake-ups are ignored.
+pub(crate) const CLOSED: u64 = 1 << 2;
+/// An in-place task is set up to be polled (its slot holds the running
+/// future and its permit).
+pub(crate) const READY: u64 = 1 << 3;
+/// The life stage, two bits: queued, started, ending (how it ended is
+/// decided), done (published, counted by the pool).
+const LIFE: u64 = 0b11 << 4;
+const QUEUED: u64 = 0;
+const STARTED: u64 = 1 << 4;
+const ENDING: u64 = 2 << 4;
+const DONE: u64 = 3 << 4;
+/// A cancel was requested while the task ran.
+const CANCEL: u64 = 1 << 6;
+/// The handle took the outcome.
+const TAKEN: u64 = 1 << 7;
+/// The handle was dropped before the outcome was decided: whoever decides
+/// it reports an unobserved failure.
+const DETACHED: u64 = 1 << 8;
+/// How the task ended (an [`Ended`], 1 to 6; 0 while undecided), three bits.
+const KIND_SHIFT: u32 = 9;
+const KIND: u64 = 0b111 << KIND_SHIFT;
+
+fn kind_bits(ended: Ended) -> u64 {
+    let code = match ended {
+        Ended::Completed => 1,
+        Ended::Failed => 2,
+        Ended::Panicked => 3,
+        Ended::Cancelled => 4,
+        Ended::TimedOut => 5,
+        Ended::Shutdown => 6,
+    };
+    code << KIND_SHIFT
 }
 
-struct State<T> {
-    stage: Stage<T>,
-    /// The outcome's kind, kept after the outcome is taken (for `cancel`).
-    ended: Option<Ended>,
-    /// The outcome is a failure (panic, or a fallible task's `Err`).
-    failure: bool,
-    /// The handle was dropped before the outcome was taken.
-    detached: bool,
+fn kind_of(state: u64) -> Option<Ended> {
+    Some(match (state & KIND) >> KIND_SHIFT {
+        1 => Ended::Completed,
+        2 => Ended::Failed,
+        3 => Ended::Panicked,
+        4 => Ended::Cancelled,
+        5 => Ended::TimedOut,
+        6 => Ended::Shutdown,
+        _ => return None,
+    })
+}
+
+/// Whether an outcome of this kind is a failure (reported when nobody
+/// looks at it).
+pub(crate) fn is_failure(ended: Ended) -> bool {
+    matches!(ended, Ended::Failed | Ended::Panicked)
 }
 
 /// A task's name and per-task timeout, kept out of line: most tasks have
-/// neither, and then they cost the core 8 bytes, not 32.
+/// neither, and then they cost the core 8 bytes. A task polled in place
+/// keeps its running timer here too (only its poller touches it).
 struct Extras {
     name: Option<Arc<str>>,
     timeout: Option<Duration>,
+    timer: Mutex<Option<Timer>>,
 }
 
-/// The typed part of a task: everything but the payload.
-pub(crate) struct TaskCore<T> {
+/// The untyped part of a task: everything but its payload and its value.
+///
+/// # The state word
+///
+/// One atomic word holds the cell's scheduling bits and the task's life:
+/// queued, started, ending, done; how it ended; whether a cancel was
+/// requested, the outcome taken, the handle dropped. Every transition is
+/// one compare-and-swap on that word, so each race (a cancel against the
+/// end, a drop of the handle against the end, a start against a cancel of
+/// a queued task) has one winner, and the cell's slot (`cell.rs`) is only
+/// ever touched by the thread the word says owns it.
+pub(crate) struct TaskCore {
     id: TaskId,
     extras: Option<Box<Extras>>,
     pool: Arc<PoolShared>,
-    classify: Option<Classifier<T>>,
-    phase: AtomicU8,
-    /// The cell's scheduling bits (see `cell.rs`), kept here beside the
-    /// other flags, where they take no room of their own.
-    pub(crate) sched: AtomicU8,
-    /// The pool's count of ended tasks when this one ended (from 1; 0 while
-    /// it has not): the order in which the pool's tasks ended.
-    ended_seq: AtomicU64,
-    cancel_requested: AtomicBool,
+    /// See the type's docs.
+    pub(crate) state: AtomicU64,
+    /// The task's key in the pool's registry of running tasks while it
+    /// runs; then the pool's count of ended tasks when it ended (from 1):
+    /// the order in which the pool's tasks ended.
+    key_seq: AtomicU64,
     /// The handle's waiter: a task awaiting it, or a thread blocked on it.
     pub(crate) awaiter: AtomicWaker,
     /// Notified once, when the outcome is published (for combinators that
     /// watch many tasks).
     pub(crate) done: Event,
-    state: Mutex<State<T>>,
 }
 
-impl<T> TaskCore<T> {
+impl TaskCore {
     /// The core of a new, queued task.
-    pub(crate) fn new(options: TaskOptions<T>, pool: Arc<PoolShared>) -> TaskCore<T> {
-        let TaskOptions {
-            name,
-            timeout,
-            classify,
-        } = options;
+    pub(crate) fn new(options: TaskOptions, pool: Arc<PoolShared>) -> TaskCore {
+        let TaskOptions { name, timeout } = options;
         TaskCore {
             id: TaskId::next(),
-            extras: (name.is_some() || timeout.is_some()).then(|| Box::new(Extras { name, timeout })),
+            extras: (name.is_some() || timeout.is_some()).then(|| {
+                Box::new(Extras {
+                    name,
+                    timeout,
+                    timer: Mutex::new(None),
+                })
+            }),
             pool,
-            classify,
-            phase: AtomicU8::new(QUEUED),
-            sched: AtomicU8::new(0),
-            ended_seq: AtomicU64::new(0),
-            cancel_requested: AtomicBool::new(false),
+            state: AtomicU64::new(QUEUED),
+            key_seq: AtomicU64::new(0),
             awaiter: AtomicWaker::new(),
             done: Event::new(),
-            state: Mutex::new(State {
-                stage: Stage::Queued,
-                ended: None,
-                failure: false,
-                detached: false,
-            }),
         }
     }
 
@@ -210,6 +247,12 @@ impl<T> TaskCore<T> {
         self.extras.as_ref()?.timeout
     }
 
+    /// The running timer of a task polled in place (only its poller and
+    /// its starter lock it); `None` for a task without a timeout.
+    pub(crate) fn timer(&self) -> Option<&Mutex<Option<Timer>>> {
+        self.extras.as_ref().filter(|e| e.timeout.is_some()).map(|e| &e.timer)
+    }
+
     pub(crate) fn pool(&self) -> &Arc<PoolShared> {
         &self.pool
     }
@@ -219,187 +262,146 @@ impl<T> TaskCore<T> {
     }
 
     pub(crate) fn is_finished(&self) -> bool {
-        // Acquire: pairs with the Release in `mark_done`, so a caller that sees
-        // DONE also sees the outcome and the counters it updated.
-        self.phase.load(Ordering::Acquire) >= DONE
+        // Acquire: pairs with the Release in `mark_done`, so a caller that
+        // sees DONE also sees the outcome and the counters it updated.
+        self.state.load(Ordering::Acquire) & LIFE == DONE
     }
 
     /// Whether the handle already took the outcome.
     pub(crate) fn is_taken(&self) -> bool {
         // Relaxed: only the handle's owner takes the outcome, and it hands
         // the handle on by moving or borrowing it, which synchronises.
-        self.phase.load(Ordering::Relaxed) == TAKEN
+        self.state.load(Ordering::Relaxed) & TAKEN != 0
     }
 
     pub(crate) fn is_running(&self) -> bool {
-        self.phase.load(Ordering::Acquire) == RUNNING
+        matches!(self.state.load(Ordering::Acquire) & LIFE, STARTED | ENDING)
     }
 
     pub(crate) fn is_cancel_requested(&self) -> bool {
-        // Acquire: pairs with the SeqCst store in `cancel`.
-        self.cancel_requested.load(Ordering::Acquire)
+        // Acquire: pairs with the SeqCst update in `cancel_with`.
+        self.state.load(Ordering::Acquire) & CANCEL != 0
     }
 
-    /// Takes the outcome out. `None` if it is not published or was taken.
-    pub(crate) fn take(&self) -> Option<Result<T, TaskError>> {
-        let mut state = lock(&self.state);
-        match std::mem::replace(&mut state.stage, Stage::Taken) {
-            Stage::Done(outcome) => {
-                // Relaxed: only this handle's own `detach` reads TAKEN, on
-                // the same thread or after the handle moved (which syncs).
-                self.phase.store(TAKEN, Ordering::Relaxed);
-                Some(outcome)
-            }
-            other => {
-                state.stage = other;
-                None
-            }
+    /// Marks a finished outcome taken. Returns how the task ended, or
+    /// `None` if it is not finished or was already taken.
+    pub(crate) fn mark_taken(&self) -> Option<Ended> {
+        // Acquire: see `is_finished`.
+        let state = self.state.load(Ordering::Acquire);
+        if state & LIFE != DONE || state & TAKEN != 0 {
+            return None;
         }
+        // Relaxed: only the handle's owner sets or reads TAKEN (see
+        // `is_taken`); the outcome was published by the load above.
+        self.state.fetch_or(TAKEN, Ordering::Relaxed);
+        kind_of(state)
     }
 
-    /// Queued -> Running. Returns false if the task already ended (it was
-    /// cancelled or shut down while queued).
+    /// Queued -> Started. Returns false if the task already ended (it was
+    /// cancelled or shut down while queued). The winner owns the task's
+    /// slot until it publishes the task ready (see `cell.rs`).
     pub(crate) fn begin(&self) -> bool {
-        let mut state = lock(&self.state);
-        if !matches!(state.stage, Stage::Queued) {
-            return false;
-        }
-        state.stage = Stage::Running;
-        // Release: `is_running` readers see the transition.
-        self.phase.store(RUNNING, Ordering::Release);
-        true
+        // AcqRel: the starter takes over the slot from the submitter.
+        self.state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                (s & LIFE == QUEUED).then_some((s & !LIFE) | STARTED)
+            })
+            .is_ok()
     }
 
-    /// Ends a task that never started: Queued -> Done(error). Returns
-    /// whether this call ended it.
+    /// Ends a task that never started: Queued -> Ending -> Done, with an
+    /// error made from `ended`. Returns whether this call ended it; if so,
+    /// the caller owns the payload still in the slot, and drops it.
     pub(crate) fn end_unstarted(&self, ended: Ended) -> bool {
-        let mut state = lock(&self.state);
-        if !matches!(state.stage, Stage::Queued) {
-            return false;
+        let won = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                (s & LIFE == QUEUED).then_some((s & !LIFE) | ENDING | kind_bits(ended))
+            })
+            .is_ok();
+        if won {
+            self.pool.end_unstarted(ended, |seq| self.mark_done(seq));
+            self.wake_waiters();
         }
-        let error = match ended {
-            Ended::Shutdown => TaskError::shutdown(self.id, self.name_arc()),
-            _ => TaskError::cancelled(self.id, self.name_arc()),
-        };
-        if ended == Ended::Cancelled {
-            // A later `cancel` must report true, and the runner must not
-            // mistake this for a value.
-            self.cancel_requested.store(true, Ordering::SeqCst);
-        }
-        state.stage = Stage::Done(Err(error));
-        state.ended = Some(ended);
-        drop(state);
-        self.pool.end_unstarted(ended, |seq| self.mark_done(seq));
-        self.wake_waiters();
-        true
+        won
     }
 
-    /// Running -> Done. Called once, by the runner, after it dropped the
-    /// future and before it releases the permit; `key` is the task's key in
-    /// the pool's registry.
-    pub(crate) fn complete(&self, exit: Exit<T>, key: usize) {
-        // A fallible task's value is classified before taking the lock: the
-        // classifier is user code (a `Fallible` impl) and may panic.
-        let value_failed = match (&exit, self.classify) {
-            (Exit::Value(v), Some(classify)) => {
-                catch_unwind(AssertUnwindSafe(|| classify(v).is_some())).unwrap_or(false)
-            }
-            _ => false,
-        };
-        let mut discarded = None;
-        let mut state = lock(&self.state);
-        debug_assert!(matches!(state.stage, Stage::Running));
-        // Decided under the lock that `cancel` takes: once `cancel` has
-        // returned true, the outcome is `Cancelled`, whatever the runner saw.
-        let (outcome, ended) = if self.is_cancel_requested() {
-            if let Exit::Value(v) = exit {
-                discarded = Some(v);
-            }
-            (Err(TaskError::cancelled(self.id, self.name_arc())), Ended::Cancelled)
-        } else {
-            match exit {
-                Exit::Value(v) if value_failed => (Ok(v), Ended::Failed),
-                Exit::Value(v) => (Ok(v), Ended::Completed),
-                Exit::Panicked(p) => (Err(TaskError::panicked(self.id, self.name_arc(), p)), Ended::Panicked),
-                Exit::TimedOut(after) => (
-                    Err(TaskError::timed_out(self.id, self.name_arc(), after)),
-                    Ended::TimedOut,
-                ),
-                Exit::Cancelled => (Err(TaskError::cancelled(self.id, self.name_arc())), Ended::Cancelled),
-            }
-        };
-        state.failure = matches!(ended, Ended::Failed | Ended::Panicked);
-        state.ended = Some(ended);
-        state.stage = Stage::Done(outcome);
-        // A detached failure is reported now: nobody is left to look at it.
-        let unobserved = (state.detached && state.failure).then(|| self.describe_failure(&state));
-        drop(state);
-        // Reported (and a discarded value dropped) before the task counts as
-        // ended: whoever waits for the pool to go idle or stop sees it done.
-        if let Some(message) = unobserved {
-            self.pool.report_unobserved(self.id, self.name(), message);
-        }
-        if let Some(v) = discarded {
-            report::drop_contained(v, self.label(), "its discarded value");
-        }
+    /// Started -> Ending: decides how a running task ended. `ended` is how
+    /// its runner saw it end; a cancel requested before this wins over it.
+    /// Returns the decision and whether the handle was already dropped
+    /// (then the caller reports a failure: nobody else will).
+    pub(crate) fn settle(&self, ended: Ended) -> (Ended, bool) {
+        // AcqRel: publishes the slot's value to whoever sees ENDING (a
+        // handle dropped now describes a failure from it), and sees a
+        // cancel's flag and a dropped handle's mark.
+        let before = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                debug_assert_eq!(s & LIFE, STARTED);
+                let ended = if s & CANCEL != 0 { Ended::Cancelled } else { ended };
+                Some((s & !LIFE) | ENDING | kind_bits(ended))
+            })
+            .unwrap_or_else(|s| s);
+        let ended = if before & CANCEL != 0 { Ended::Cancelled } else { ended };
+        (ended, before & DETACHED != 0)
+    }
+
+    /// Ending -> Done for a task that ran: the pool counts it (and drops it
+    /// from its registry), then its waiters are woken.
+    pub(crate) fn publish_running(&self, ended: Ended) {
+        // Relaxed: the key was stored by whoever started the task, which
+        // happens-before its end (the start published the task ready).
+        let key = self.key_seq.load(Ordering::Relaxed) as usize;
         self.pool.end_running(key, ended, |seq| self.mark_done(seq));
         self.wake_waiters();
     }
 
-    /// Handle dropped: report an unobserved failure now, or mark the task
-    /// detached so that `complete` reports it.
-    pub(crate) fn detach(&self) {
-        if self.phase.load(Ordering::Relaxed) == TAKEN {
-            // The common case: the handle took the outcome, nothing to do.
-            return;
-        }
-        let mut state = lock(&self.state);
-        let unobserved = match state.stage {
-            Stage::Done(_) if state.failure => Some(self.describe_failure(&state)),
-            Stage::Done(_) | Stage::Taken => None,
-            Stage::Queued | Stage::Running => {
-                state.detached = true;
-                None
-            }
-        };
-        drop(state);
-        if let Some(message) = unobserved {
-            self.pool.report_unobserved(self.id, self.name(), message);
-        }
+    /// Stores the task's key in the pool's registry of running tasks.
+    pub(crate) fn set_key(&self, key: usize) {
+        // Relaxed: read by the task's end, which the start's wake-up (or
+        // its runner's spawn) orders after this.
+        self.key_seq.store(key as u64, Ordering::Relaxed);
     }
 
-    /// The one-line description of a failed outcome, for the "never
-    /// retrieved" report. Formats user `Debug` code, so it is contained.
-    fn describe_failure(&self, state: &State<T>) -> String {
-        let Stage::Done(outcome) = &state.stage else {
-            return format!("{} failed", self.label());
-        };
-        let describe = || match outcome {
-            Err(e) => e.to_string(),
-            Ok(v) => match self.classify.and_then(|c| c(v)) {
-                Some(err) => format!("{} failed: {err:?}", self.label()),
-                None => format!("{} failed", self.label()),
-            },
-        };
-        catch_unwind(AssertUnwindSafe(describe)).unwrap_or_else(|_| format!("{} failed", self.label()))
+    /// The handle is dropped. Returns how the task ended when its outcome
+    /// is already decided and is a failure: the caller reports it now.
+    /// Otherwise the task is marked detached, and `settle`'s caller
+    /// reports a failure when there is one.
+    pub(crate) fn detach(&self) -> Option<Ended> {
+        // Relaxed: the common case, the handle took the outcome.
+        if self.state.load(Ordering::Relaxed) & TAKEN != 0 {
+            return None;
+        }
+        // AcqRel: against `settle` (one of the two reports, never both).
+        let before = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                matches!(s & LIFE, QUEUED | STARTED).then_some(s | DETACHED)
+            })
+            .unwrap_or_else(|s| s);
+        if matches!(before & LIFE, QUEUED | STARTED) || before & TAKEN != 0 {
+            return None;
+        }
+        kind_of(before).filter(|&ended| is_failure(ended))
     }
 
-    /// Publishes the outcome (already in the state): called by the pool
-    /// under the lock that counts the task as ended, so that whoever sees
-    /// the count (stats, an idle or stopped pool) also sees the task
-    /// finished, and the reverse. `seq` is the pool's count of ended tasks.
+    /// Publishes the outcome (already decided): called by the pool under
+    /// the lock that counts the task as ended, so that whoever sees the
+    /// count (stats, an idle or stopped pool) also sees the task finished,
+    /// and the reverse. `seq` is the pool's count of ended tasks.
     fn mark_done(&self, seq: u64) {
-        // Relaxed: published by the Release store below.
-        self.ended_seq.store(seq, Ordering::Relaxed);
-        // Release: pairs with the Acquire in `is_finished`.
-        self.phase.store(DONE, Ordering::Release);
+        // Relaxed: published by the Release below.
+        self.key_seq.store(seq, Ordering::Relaxed);
+        // Release: pairs with the Acquire in `is_finished`. ENDING | this
+        // bit is DONE.
+        self.state.fetch_or(DONE & !ENDING, Ordering::Release);
     }
 
     /// When the task ended among its pool's tasks: a number that grows with
     /// each task the pool counts as ended; `0` while it has not.
     pub(crate) fn ended_seq(&self) -> u64 {
         if self.is_finished() {
-            self.ended_seq.load(Ordering::Relaxed)
+            self.key_seq.load(Ordering::Relaxed)
         } else {
             0
         }
@@ -412,8 +414,8 @@ impl<T> TaskCore<T> {
         // listener, and notifying an event nobody listened to allocates its
         // state. A watcher registers its listener, then (after the SeqCst
         // fence `listen` makes) checks `is_finished`; this fence orders the
-        // DONE store of `mark_done` before the listener count below, so either the
-        // watcher sees DONE or this sees its listener.
+        // DONE store of `mark_done` before the listener count below, so
+        // either the watcher sees DONE or this sees its listener.
         std::sync::atomic::fence(Ordering::SeqCst);
         if self.done.total_listeners() > 0 {
             self.done.notify(usize::MAX);
@@ -423,54 +425,99 @@ impl<T> TaskCore<T> {
     /// What `cancel` does to this core: `drop_payload` runs for a queued
     /// task, `wake_runner` for a running one (after the cancel flag is set).
     pub(crate) fn cancel_with(&self, drop_payload: impl FnOnce(), wake_runner: impl FnOnce()) -> bool {
-        let state = lock(&self.state);
-        match state.stage {
-            Stage::Queued => {
-                drop(state);
-                // Another thread may start or end it in between: recheck.
-                if self.end_unstarted(Ended::Cancelled) {
-                    drop_payload();
-                    true
-                } else {
-                    self.cancel_with(drop_payload, wake_runner)
+        loop {
+            let state = self.state.load(Ordering::Acquire);
+            match state & LIFE {
+                QUEUED => {
+                    if self.end_unstarted(Ended::Cancelled) {
+                        drop_payload();
+                        return true;
+                    }
+                    // Started or ended meanwhile: look again.
                 }
+                STARTED => {
+                    // SeqCst: ordered before the wake below and against the
+                    // poller's mark-polling-then-check (see `cell.rs`); a
+                    // compare-and-swap, so that it lands before `settle`
+                    // (which then decides `Cancelled`) or fails.
+                    if self
+                        .state
+                        .compare_exchange(state, state | CANCEL, Ordering::SeqCst, Ordering::Acquire)
+                        .is_ok()
+                    {
+                        wake_runner();
+                        return true;
+                    }
+                }
+                _ => return kind_of(state) == Some(Ended::Cancelled),
             }
-            Stage::Running => {
-                // SeqCst: ordered before the wake below and against the
-                // runner's mark-running-then-check (see `cell.rs`).
-                self.cancel_requested.store(true, Ordering::SeqCst);
-                drop(state);
-                wake_runner();
-                true
-            }
-            Stage::Done(_) | Stage::Taken => state.ended == Some(Ended::Cancelled),
         }
+    }
+
+    /// How the task ended, once that is decided; kept after the outcome
+    /// is taken. For the combinators that wait on many tasks.
+    pub(crate) fn ended(&self) -> Option<Ended> {
+        kind_of(self.state.load(Ordering::Acquire))
     }
 }
 
-/// Read-only views for the combinators that wait on many tasks
-/// (`crate::many`), kept apart from the lifecycle above.
-impl<T> TaskCore<T> {
-    /// How the task ended, once its outcome is published; kept after the
-    /// outcome is taken.
-    pub(crate) fn ended(&self) -> Option<Ended> {
-        lock(&self.state).ended
-    }
+/// Where a task whose payload runs elsewhere keeps its runner's waker, for
+/// a cancel to wake it. A payload polled in place needs none (`()`).
+pub(crate) trait RunnerSlot: Default + Send + Sync + 'static {
+    /// Keeps `waker` (a clone, unless the one kept wakes the same task).
+    fn register(&self, waker: &Waker);
+    /// Takes the waker out.
+    fn take(&self) -> Option<Waker>;
+    /// A clone of the waker.
+    fn get(&self) -> Option<Waker>;
+}
 
-    /// The classifier of a fallible submission, if this was one.
-    pub(crate) fn classifier(&self) -> Option<Classifier<T>> {
-        self.classify
+/// The runner slot of a payload that runs elsewhere.
+pub(crate) type RunnerWaker = Mutex<Option<Waker>>;
+
+impl RunnerSlot for () {
+    fn register(&self, _: &Waker) {}
+    fn take(&self) -> Option<Waker> {
+        None
+    }
+    fn get(&self) -> Option<Waker> {
+        None
+    }
+}
+
+impl RunnerSlot for Mutex<Option<Waker>> {
+    fn register(&self, waker: &Waker) {
+        let mut slot = lock(self);
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+    fn take(&self) -> Option<Waker> {
+        lock(self).take()
+    }
+    fn get(&self) -> Option<Waker> {
+        lock(self).clone()
     }
 }
 
 /// The handle's view of a task.
 pub(crate) trait TaskRef<T>: Send + Sync {
-    fn core(&self) -> &TaskCore<T>;
+    fn core(&self) -> &TaskCore;
     /// A runner started elsewhere (see [`Payload::launch`]) registers its
     /// waker here on each poll, so that a cancel can wake it.
     fn register_runner(&self, waker: &Waker);
     /// That runner ended: its waker is dropped now, on its thread.
     fn clear_runner(&self);
+    /// Ends a started task with `exit`: called once, by its runner, after
+    /// it dropped the future and before it releases the permit.
+    fn complete(&self, exit: Exit<T>);
+    /// Takes the outcome out. `None` if it is not published or was taken.
+    fn take(&self) -> Option<Result<T, TaskError>>;
+    /// The handle was dropped: reports an unobserved failure now, or marks
+    /// the task so that its end reports it.
+    fn detach(&self);
+    /// The task's classifier (its output type's [`Outcome::failure`]).
+    fn classifier(&self) -> Classifier<T>;
     /// See [`crate::TaskHandle::cancel`]. Takes the task by `Arc`: a
     /// running task is woken to end, which queues it.
     fn cancel(self: Arc<Self>) -> bool;
@@ -529,7 +576,10 @@ pub(crate) trait Job: Send + Sync {
 /// ([`IN_PLACE`](Payload::IN_PLACE), [`poll_in_place`](Payload::poll_in_place)),
 /// or starts a runner of its own elsewhere ([`launch`](Payload::launch)).
 pub(crate) trait Payload: Send + 'static {
-    type Output: Send + 'static;
+    type Output: Outcome;
+    /// Where the runner of a payload that is not polled in place keeps its
+    /// waker; `()` for one polled in place.
+    type Runner: RunnerSlot;
     /// Whether the payload can be started from any thread (its runner is
     /// `Send`). A local payload must be started on the daemon thread.
     const STARTS_ANYWHERE: bool = true;
@@ -547,6 +597,4 @@ pub(crate) struct Start<T> {
     pub(crate) task: Arc<dyn TaskRef<T>>,
     pub(crate) permit: Token,
     pub(crate) timeout: Option<Duration>,
-    /// The task's key in the pool's running-task registry.
-    pub(crate) key: usize,
 }

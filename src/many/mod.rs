@@ -50,7 +50,7 @@ fn is_error(ended: Option<Ended>) -> bool {
 }
 
 /// The distinct pools that run `cores`' tasks, for [`block_on`]'s check.
-fn pools_of<'a, T: 'a>(cores: impl IntoIterator<Item = &'a TaskCore<T>>) -> Vec<PoolId> {
+fn pools_of<'a>(cores: impl IntoIterator<Item = &'a TaskCore>) -> Vec<PoolId> {
     let mut pools = Vec::new();
     for core in cores {
         let id = core.pool().id();

@@ -95,7 +95,7 @@ impl Watch {
     /// to completion): its outcome could never be delivered. Every
     /// combinator adds its handles when it is called, so that is where it
     /// panics, not later while waiting.
-    pub(crate) fn add<T>(&mut self, core: &TaskCore<T>) -> usize {
+    pub(crate) fn add(&mut self, core: &TaskCore) -> usize {
         assert!(
             !core.is_taken(),
             "{}: the handle of {} was already awaited to completion",
