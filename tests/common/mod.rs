@@ -374,8 +374,13 @@ pub fn assert_all_permits_free(pool: &taskpool::TaskPool) {
     assert_eq!(probe.max(), limit);
 }
 
+/// A panic payload a test plans (see [`quiet_planned_panics`]), carrying
+/// whatever the test wants the payload to own.
+pub struct PlannedPayload(pub Box<dyn std::any::Any + Send>);
+
 /// Silences the panics a test plans (their message starts with "planned
-/// panic"); any other panic still prints. Idempotent.
+/// panic", or their payload is a [`PlannedPayload`]); any other panic still
+/// prints. Idempotent.
 pub fn quiet_planned_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -386,7 +391,8 @@ pub fn quiet_planned_panics() {
                 .downcast_ref::<String>()
                 .map(String::as_str)
                 .or_else(|| payload.downcast_ref::<&str>().copied());
-            if !message.is_some_and(|m| m.starts_with("planned panic")) {
+            let planned = message.is_some_and(|m| m.starts_with("planned panic")) || payload.is::<PlannedPayload>();
+            if !planned {
                 default(info);
             }
         }));
