@@ -2,7 +2,8 @@
 //! run queues hold (`src/engine/cell.rs`). These tests aim at that cell's
 //! scheduling: wake-ups that land while it is being polled, a cancel that
 //! lands while it is queued to run or running, a task that cancels itself
-//! from inside its own poll (which holds the cell's lock), and the order
+//! from inside its own poll (during which its poller owns the cell's slot:
+//! a cancel must only flip bits of the state word), and the order
 //! "future dropped, then outcome published". Each ends on a wait that a
 //! lost wake-up would hang; the watchdog turns that into a failure.
 

@@ -175,6 +175,33 @@ impl<P: Payload> Cell<P> {
             .ok()
     }
 
+    /// The rest of `abandon`, once it holds `POLLING` (`state` is what its
+    /// claim saw).
+    fn abandon_claimed(&self, mut state: u64) {
+        loop {
+            if state & READY != 0 {
+                // Set up, perhaps just now by a start that saw this claim
+                // and so left the queuing to it: it ends here.
+                self.finish(Exit::Cancelled);
+                return;
+            }
+            // Queued by a cancel while it was being started: not set up
+            // yet. The claim is given back with a compare-and-swap, so a
+            // start that sets `READY` meanwhile is seen (and the task ended
+            // above), never wiped; otherwise the start's own wake-up queues
+            // it again, and whoever runs or abandons it then ends it.
+            match self.core.state.compare_exchange_weak(
+                state,
+                state & !(SCHEDULED | POLLING),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return,
+                Err(now) => state = now,
+            }
+        }
+    }
+
     /// Ends a task running in place: drops its future where it is, then
     /// publishes `exit`, then gives its permit back. The caller holds
     /// `POLLING` and saw `READY`.
@@ -194,6 +221,7 @@ impl<P: Payload> Cell<P> {
         // pinned.
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| *slot = Slot::Empty)) {
             report::log_drop_panic(self.core.label(), "its future", payload.as_ref());
+            report::drop_panic(payload);
         }
         if let Some(timer) = self.core.timer() {
             drop(lock(timer).take());
@@ -211,7 +239,7 @@ impl<P: Payload> Cell<P> {
         let (seen, stored) = match exit {
             Exit::Value(value) => {
                 // User code (a `Fallible` impl): contained.
-                let failed = catch_unwind(AssertUnwindSafe(|| value.failure().is_some())).unwrap_or(false);
+                let failed = report::caught(|| value.failure().is_some()).unwrap_or(false);
                 let seen = if failed { Ended::Failed } else { Ended::Completed };
                 (seen, Slot::Value(value))
             }
@@ -263,7 +291,7 @@ impl<P: Payload> Cell<P> {
             (Ended::Panicked, Slot::Panicked(payload)) => describe_panic(label, payload.as_ref()),
             _ => format!("{label} failed"),
         };
-        catch_unwind(AssertUnwindSafe(describe)).unwrap_or_else(|_| format!("{} failed", self.core.label()))
+        report::caught(describe).unwrap_or_else(|| format!("{} failed", self.core.label()))
     }
 }
 
@@ -361,14 +389,8 @@ impl<P: Payload> Schedule for Cell<P> {
     fn abandon(self: Arc<Self>) {
         // Its executor is gone: it ends as cancelled, as a runner dropped
         // unfinished does.
-        let Some(state) = self.claim() else { return };
-        if state & READY != 0 {
-            self.finish(Exit::Cancelled);
-        } else {
-            // Queued by a cancel while it was being started: not set up
-            // yet, so the start's own wake-up must queue it again (and
-            // whoever runs or abandons it then ends it).
-            self.core.state.fetch_and(!(SCHEDULED | POLLING), Ordering::SeqCst);
+        if let Some(state) = self.claim() {
+            self.abandon_claimed(state);
         }
     }
 }
@@ -473,6 +495,26 @@ impl<P: Payload> Job for Cell<P> {
         if !self.core.begin() {
             return Err(permit);
         }
+        self.start_begun(permit);
+        Ok(())
+    }
+
+    fn end_unstarted(&self, ended: Ended) -> bool {
+        let ended_here = self.core.end_unstarted(ended);
+        if ended_here {
+            self.drop_queued();
+        }
+        ended_here
+    }
+
+    fn cancel(self: Arc<Self>) -> bool {
+        TaskRef::cancel(self)
+    }
+}
+
+impl<P: Payload> Cell<P> {
+    /// The rest of `start`, once this thread won `begin`.
+    fn start_begun(self: Arc<Self>, permit: Token) {
         let pool = Arc::clone(self.core.pool());
         let (key, aborted) = pool.on_start(Arc::clone(&self) as Arc<dyn Job>);
         self.core.set_key(key);
@@ -520,18 +562,58 @@ impl<P: Payload> Job for Cell<P> {
                 });
             }
         }
-        Ok(())
     }
+}
 
-    fn end_unstarted(&self, ended: Ended) -> bool {
-        let ended_here = self.core.end_unstarted(ended);
-        if ended_here {
-            self.drop_queued();
-        }
-        ended_here
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rt::Choice;
+    use crate::engine::run::Spawned;
+    use crate::engine::shared::{PoolConfig, PoolKind};
 
-    fn cancel(self: Arc<Self>) -> bool {
-        TaskRef::cancel(self)
+    /// Found by review: a cancel queues a cell whose start is still setting
+    /// it up; its executor is gone, so the cell is abandoned, and the
+    /// abandon claims it and sees it not `READY`. The start then publishes
+    /// `READY` and, seeing the claim, leaves the queuing to its holder; the
+    /// abandon used to give its claim back by clearing the bits blindly,
+    /// wiping that wake-up: the task was cancelled and never ended. The
+    /// interleaving is forced here step by step, with the real code of
+    /// both sides.
+    #[test]
+    fn an_abandon_that_overlaps_the_start_ends_the_task() {
+        let config = PoolConfig {
+            limit: 1,
+            queue_capacity: None,
+            on_unobserved: None,
+        };
+        let backend = Choice::default().pool_backend().ok().unwrap();
+        let shared = PoolShared::new(config, PoolKind::Global, backend);
+        let options = TaskOptions {
+            name: None,
+            timeout: None,
+        };
+        let cell = Cell::new(
+            Spawned::new(std::future::pending::<()>()),
+            None,
+            options,
+            Arc::clone(&shared),
+        );
+        let permit = shared.limiter().try_acquire().unwrap().into_token();
+        // The start begins; a cancel's wake-up queues the cell; the queue's
+        // holder (its executor gone) abandons it: the claim sees no READY.
+        assert!(cell.core.begin());
+        assert!(cell.core.cancel_with(|| unreachable!("it started"), || {}));
+        assert!(cell.mark_scheduled());
+        let claimed = cell.claim().unwrap();
+        assert_eq!(claimed & READY, 0);
+        // The start goes on: it sets the task up and publishes it ready.
+        Arc::clone(&cell).start_begun(permit);
+        // The abandon gives its claim back.
+        cell.abandon_claimed(claimed);
+        assert!(cell.core.is_finished(), "the cancelled task must end");
+        let outcome = TaskRef::take(&*cell).expect("an outcome");
+        assert!(outcome.unwrap_err().is_cancelled());
+        assert!(shared.limiter().try_acquire().is_some(), "its permit is back");
     }
 }

@@ -15,7 +15,23 @@ use crate::engine::task::TaskId;
 /// Runs `f`, swallowing a panic. For calls into the logger: a logger that
 /// panics cannot be asked to log its own panic.
 pub(crate) fn contained(f: impl FnOnce()) {
-    let _ = catch_unwind(AssertUnwindSafe(f));
+    caught(f);
+}
+
+/// Runs `f`; `None` if it panicked (the panic's payload is dropped with
+/// [`drop_panic`]).
+pub(crate) fn caught<R>(f: impl FnOnce() -> R) -> Option<R> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(drop_panic).ok()
+}
+
+/// Drops a caught panic's payload. A payload is user data too, and its
+/// `Drop` may panic in turn: that second payload is leaked, since dropping
+/// it could panic again, without end (leaking is safe; unwinding out of
+/// here would leave a task half-ended).
+pub(crate) fn drop_panic(payload: Box<dyn std::any::Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
 }
 
 /// Logs at error level through a logger that may panic.
@@ -46,6 +62,7 @@ pub(crate) use {debug, error, info};
 pub(crate) fn drop_contained<V>(value: V, task: TaskLabel<'_>, what: &str) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
         log_drop_panic(task, what, payload.as_ref());
+        drop_panic(payload);
     }
 }
 

@@ -168,6 +168,7 @@ impl<F: Future> Run<F> {
         let mut slot = this.slot.as_mut();
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| slot.set(Slot::Empty))) {
             report::log_drop_panic(core.label(), "its future", payload.as_ref());
+            report::drop_panic(payload);
         }
         // The executor's waker goes now, on the executor's thread: left in
         // the task's cell, it would be the last reference to the executor's

@@ -22,7 +22,6 @@
 
 use std::convert::Infallible;
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::sync::MutexGuard;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
@@ -694,7 +693,7 @@ impl PoolShared {
             self.cancel_running();
         }
         let pool = Arc::clone(&self);
-        if catch_unwind(AssertUnwindSafe(|| crate::engine::util::block_on_here(pool.drive()))).is_err() {
+        if report::caught(|| crate::engine::util::block_on_here(pool.drive())).is_none() {
             report::error!("TASK POOL: the pool's driver panicked");
         }
     }

@@ -20,9 +20,9 @@
 //! worker that is about to end first gives up its place, then looks at the
 //! queues once more, so no runnable is ever left without a worker.
 
+use crate::engine::report;
 use std::cell::Cell;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
@@ -208,7 +208,7 @@ impl Workers {
             while self.alive.load(Ordering::SeqCst) == 0
                 && let Some(runnable) = self.pop_any()
             {
-                drop(catch_unwind(AssertUnwindSafe(|| runnable.abandon())));
+                report::contained(|| runnable.abandon());
             }
             self.dropping.store(false, Ordering::SeqCst);
             // A runnable queued (and its worker lost) after the pops above
@@ -295,7 +295,7 @@ impl Future for Worker {
             match workers.next(index) {
                 // A runner catches its task's panics; this keeps a worker
                 // alive (and its place counted right) whatever happens.
-                Some(runnable) => drop(catch_unwind(AssertUnwindSafe(|| runnable.run()))),
+                Some(runnable) => report::contained(|| runnable.run()),
                 None => {
                     // Give up this worker's place, then look again: a
                     // runnable queued after the look above either sees the

@@ -3,8 +3,8 @@
 //! async-std logs a trace line on every spawn and `block_on`. A logger that
 //! panics there must not take a pool down, so those calls are contained.
 
+use crate::engine::report;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use crate::engine::local::RunQueue;
@@ -18,9 +18,7 @@ pub(super) fn spawn<F>(future: F)
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    drop(catch_unwind(AssertUnwindSafe(move || {
-        drop(async_std::task::spawn(future))
-    })));
+    report::contained(move || drop(async_std::task::spawn(future)));
 }
 
 /// How many threads async-std's global executor runs: its
@@ -57,7 +55,7 @@ where
 {
     for _ in 0..3 {
         let future = crate::engine::local::run(Arc::clone(&queue), main());
-        if catch_unwind(AssertUnwindSafe(|| async_std::task::block_on(future))).is_ok() {
+        if report::caught(|| async_std::task::block_on(future)).is_some() {
             return;
         }
     }

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::io;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::panic::resume_unwind;
 use std::sync::{Arc, Mutex};
 
 use tokio::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
@@ -99,10 +99,8 @@ pub(super) fn daemon_runtime() -> io::Result<Runtime> {
 /// Builds a runtime. tokio reports a driver it cannot set up as an error,
 /// and a thread the OS refuses with a panic: both become the error.
 fn built(build: impl FnOnce() -> io::Result<Runtime>) -> io::Result<Runtime> {
-    match catch_unwind(AssertUnwindSafe(build)) {
-        Ok(result) => result,
-        Err(_) => Err(io::Error::other("tokio panicked while starting its runtime")),
-    }
+    crate::engine::report::caught(build)
+        .unwrap_or_else(|| Err(io::Error::other("tokio panicked while starting its runtime")))
 }
 
 /// Runs the future `main()` makes, with the daemon's run queue, inside a

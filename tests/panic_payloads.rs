@@ -1,0 +1,181 @@
+//! A caught panic's payload is user data too: its `Drop` may panic in
+//! turn. Wherever the pool drops such a payload (a classifier that
+//! panicked, a future or a value whose `Drop` panicked, a `Debug` that
+//! panicked in a report), that second panic is contained as well, and the
+//! task still ends with its permit back. Found by review: a classifier
+//! whose panic payload panicked on drop left its task running forever.
+
+mod common;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use common::{Gate, PlannedPayload, assert_all_permits_free, both_pool_kinds, quiet_planned_panics, signal, watchdog};
+use taskpool::{DaemonExecutor, Fallible, ShutdownMode, TaskPool};
+
+/// A panic payload whose `Drop` panics with another `Bomb`, `depth` times,
+/// then with a plain planned panic.
+struct Bomb(u32);
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if self.0 > 0 {
+            std::panic::panic_any(PlannedPayload(Box::new(Bomb(self.0 - 1))));
+        }
+        panic!("planned panic: the last bomb");
+    }
+}
+
+/// Panics with a payload that panics when dropped.
+fn explode() -> ! {
+    std::panic::panic_any(PlannedPayload(Box::new(Bomb(2))))
+}
+
+/// A value whose classifier panics with a bomb.
+struct BadClassifier;
+
+impl Fallible for BadClassifier {
+    type Success = BadClassifier;
+
+    fn failure(&self) -> Option<&dyn fmt::Debug> {
+        explode()
+    }
+
+    fn into_success(self) -> Result<BadClassifier, BadClassifier> {
+        Ok(self)
+    }
+}
+
+/// Something whose `Drop` panics with a bomb.
+struct DropsABomb;
+
+impl Drop for DropsABomb {
+    fn drop(&mut self) {
+        explode();
+    }
+}
+
+impl Fallible for DropsABomb {
+    type Success = DropsABomb;
+
+    fn into_success(self) -> Result<DropsABomb, DropsABomb> {
+        Ok(self)
+    }
+}
+
+/// An error whose `Debug` panics with a bomb.
+struct BadDebug;
+
+impl fmt::Debug for BadDebug {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        explode()
+    }
+}
+
+#[test]
+fn a_classifier_whose_panic_payload_panics_on_drop_still_ends_its_task() {
+    quiet_planned_panics();
+    watchdog(|| {
+        for (kind, pool, _executor) in both_pool_kinds(1) {
+            let handle = pool.submit(async { BadClassifier }).unwrap();
+            assert!(
+                handle.wait().is_ok(),
+                "{kind}: a value whose classifier failed is delivered"
+            );
+            let s = pool.stats();
+            assert_eq!((s.completed, s.failed, s.running), (1, 0, 0), "{kind}: {s:?}");
+            assert_all_permits_free(&pool);
+        }
+    });
+}
+
+#[test]
+fn a_future_whose_drop_panics_with_a_bomb_is_cancelled_cleanly() {
+    quiet_planned_panics();
+    watchdog(|| {
+        for (kind, pool, _executor) in both_pool_kinds(1) {
+            let (started_tx, started_rx) = signal();
+            let handle = pool
+                .submit(async move {
+                    let _bomb = DropsABomb;
+                    started_tx.send(()).await.unwrap();
+                    std::future::pending::<()>().await
+                })
+                .unwrap();
+            started_rx.recv_blocking().unwrap();
+            assert!(handle.cancel());
+            assert!(handle.wait().unwrap_err().is_cancelled(), "{kind}");
+            assert_all_permits_free(&pool);
+        }
+        // The same through a runner of its own: a daemon's local task.
+        let executor = DaemonExecutor::new(1).unwrap();
+        let (started_tx, started_rx) = signal();
+        let handle = executor
+            .submit_local(move || async move {
+                let _bomb = DropsABomb;
+                started_tx.send(()).await.unwrap();
+                std::future::pending::<()>().await
+            })
+            .unwrap();
+        started_rx.recv_blocking().unwrap();
+        assert!(handle.cancel());
+        assert!(handle.wait().unwrap_err().is_cancelled(), "local task");
+        assert_all_permits_free(executor.pool());
+    });
+}
+
+#[test]
+fn a_value_a_cancel_discards_may_drop_a_bomb() {
+    quiet_planned_panics();
+    watchdog(|| {
+        for (kind, pool, _executor) in both_pool_kinds(1) {
+            // The task ends with its value only after the cancel has landed,
+            // so the value is discarded.
+            let gate = Gate::new();
+            let (started_tx, started_rx) = signal();
+            let task_gate = gate.clone();
+            let handle = pool
+                .submit(async move {
+                    started_tx.send(()).await.unwrap();
+                    task_gate.wait().await;
+                    DropsABomb
+                })
+                .unwrap();
+            started_rx.recv_blocking().unwrap();
+            assert!(handle.cancel());
+            gate.open();
+            match handle.wait() {
+                Err(e) => assert!(e.is_cancelled(), "{kind}: {e}"),
+                Ok(value) => {
+                    // Not dropped here: its bomb would go off in the test.
+                    std::mem::forget(value);
+                    panic!("{kind}: a cancel that returned true, then a value");
+                }
+            }
+            assert_all_permits_free(&pool);
+        }
+    });
+}
+
+#[test]
+fn a_report_whose_debug_panics_with_a_bomb_falls_back_to_a_plain_line() {
+    quiet_planned_panics();
+    watchdog(|| {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let pool = TaskPool::builder()
+            .limit(1)
+            .on_unobserved_failure(move |f| sink.lock().unwrap().push(f.message().to_owned()))
+            .build()
+            .unwrap();
+        let gate = Gate::new();
+        let handle = pool.submit(common::after(&gate, Err::<(), _>(BadDebug))).unwrap();
+        let id = handle.id();
+        // Dropped before the task ends: its runner makes the report.
+        drop(handle);
+        gate.open();
+        pool.shutdown(ShutdownMode::Drain).wait();
+        assert_eq!(*seen.lock().unwrap(), [format!("task {id} failed")]);
+        assert_eq!(pool.stats().failed, 1);
+    });
+}
