@@ -2,15 +2,26 @@
 //! turn. Wherever the pool drops such a payload (a classifier that
 //! panicked, a future or a value whose `Drop` panicked, a `Debug` that
 //! panicked in a report), that second panic is contained as well, and the
-//! task still ends with its permit back. Found by review: a classifier
-//! whose panic payload panicked on drop left its task running forever.
+//! task still ends with its permit back. The same for the other user code
+//! a task's end calls: a value nobody takes (dropped at once, contained,
+//! not by whoever drops the last clone of the task's waker) and the
+//! handle's waker. Found by review: a classifier whose panic payload
+//! panicked on drop left its task running forever; a value nobody took
+//! whose `Drop` panicked killed a daemon's thread, or failed another task
+//! that dropped a clone of the first one's waker; a panicking waker on the
+//! handle kept the task's permit.
 
 mod common;
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 
-use common::{Gate, PlannedPayload, assert_all_permits_free, both_pool_kinds, quiet_planned_panics, signal, watchdog};
+use common::{
+    Gate, PlannedPayload, assert_all_permits_free, both_pool_kinds, quiet_planned_panics, signal, spin_until, watchdog,
+};
 use taskpool::{DaemonExecutor, Fallible, ShutdownMode, TaskPool};
 
 /// A panic payload whose `Drop` panics with another `Bomb`, `depth` times,
@@ -177,5 +188,100 @@ fn a_report_whose_debug_panics_with_a_bomb_falls_back_to_a_plain_line() {
         pool.shutdown(ShutdownMode::Drain).wait();
         assert_eq!(*seen.lock().unwrap(), [format!("task {id} failed")]);
         assert_eq!(pool.stats().failed, 1);
+    });
+}
+
+#[test]
+fn a_value_nobody_takes_may_panic_on_drop_without_killing_a_daemon() {
+    quiet_planned_panics();
+    watchdog(|| {
+        let executor = DaemonExecutor::new(1).unwrap();
+        // Several rounds: a runtime may restart a loop that panicked once.
+        for round in 0..4 {
+            let gate = Gate::new();
+            let handle = if round % 2 == 0 {
+                executor.pool().submit(common::after(&gate, DropsABomb)).unwrap()
+            } else {
+                let task_gate = gate.clone();
+                executor
+                    .pool()
+                    .submit(async move {
+                        task_gate.wait().await;
+                        explode()
+                    })
+                    .unwrap()
+            };
+            // Nobody will take it: its handle goes before it ends.
+            drop(handle);
+            gate.open();
+            executor.pool().submit(async {}).unwrap().wait().unwrap();
+        }
+        assert_eq!(executor.pool().submit(async { 7 }).unwrap().wait().unwrap(), 7);
+        let s = executor.pool().stats();
+        assert_eq!((s.completed, s.panicked), (7, 2), "{s:?}");
+    });
+}
+
+#[test]
+fn a_task_dropping_another_tasks_waker_never_drops_that_tasks_value() {
+    quiet_planned_panics();
+    watchdog(|| {
+        for (kind, pool, _executor) in both_pool_kinds(2) {
+            let kept: Arc<Mutex<Option<Waker>>> = Arc::default();
+            let gate = Gate::new();
+            let (keep, task_gate) = (Arc::clone(&kept), gate.clone());
+            let first = pool
+                .submit(async move {
+                    // Leaves a clone of its own waker behind.
+                    std::future::poll_fn(|cx| {
+                        *keep.lock().unwrap() = Some(cx.waker().clone());
+                        Poll::Ready(())
+                    })
+                    .await;
+                    task_gate.wait().await;
+                    DropsABomb
+                })
+                .unwrap();
+            drop(first);
+            gate.open();
+            spin_until(|| pool.stats().completed == 1);
+            // The clone is now the last reference to the first task.
+            let second = pool.submit(async move { drop(kept.lock().unwrap().take()) }).unwrap();
+            if let Err(e) = second.wait() {
+                panic!("{kind}: the second task failed with the first one's value: {e}");
+            }
+            assert_all_permits_free(&pool);
+        }
+    });
+}
+
+/// A waker that panics when woken.
+struct PanickingWaker;
+
+impl Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("planned panic: a waker");
+    }
+}
+
+#[test]
+fn a_handle_polled_with_a_panicking_waker_does_not_keep_the_permit() {
+    quiet_planned_panics();
+    watchdog(|| {
+        for (kind, pool, _executor) in both_pool_kinds(1) {
+            let gate = Gate::new();
+            let mut handle = pool.submit(common::after(&gate, 5_u32)).unwrap();
+            let waker = Waker::from(Arc::new(PanickingWaker));
+            assert!(
+                Pin::new(&mut handle)
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+            gate.open();
+            spin_until(|| handle.is_finished());
+            assert_eq!(pool.stats().completed, 1, "{kind}");
+            assert_all_permits_free(&pool);
+            assert_eq!(handle.wait().unwrap(), 5, "{kind}");
+        }
     });
 }

@@ -27,7 +27,7 @@
 //! | started and `READY` (in place)             | the thread holding `POLLING` |
 //! | started, running elsewhere                 | its runner, in `complete` |
 //! | ended unstarted                            | the thread that won `end_unstarted` (drops the payload) |
-//! | ending or done: a value or a panic         | readers: a dropped handle's report; then the handle, which takes it |
+//! | ending or done: a value or a panic         | the handle, which takes it; once the handle is gone, the later of the runner that ended the task and the handle's drop, which reports a failure and drops the value |
 //! | ending: a value discarded by a cancel      | the runner that ended it, which drops it before publishing |
 //!
 //! Each hand-over is a read-modify-write of the state word (release by the
@@ -263,15 +263,36 @@ impl<P: Payload> Cell<P> {
             #[allow(unsafe_code)]
             let discarded = unsafe { mem::replace(&mut *self.slot.get(), Slot::Empty) };
             report::drop_contained(discarded, self.core.label(), "its discarded value");
-        } else if detached && is_failure(ended) {
-            // A detached failure is reported now, before it counts as ended:
-            // whoever waits for the pool to go idle or stop sees it done.
-            let message = self.describe(ended);
-            self.core
-                .pool()
-                .report_unobserved(self.core.id(), self.core.name(), message);
+        } else if detached {
+            // The handle is gone: a failure is reported now, and the value
+            // dropped now, both before the task counts as ended (whoever
+            // waits for the pool to go idle or stop sees them done).
+            if is_failure(ended) {
+                let message = self.describe(ended);
+                self.core
+                    .pool()
+                    .report_unobserved(self.core.id(), self.core.name(), message);
+            }
+            self.drop_unwanted();
         }
         self.core.publish_running(ended);
+    }
+
+    /// Drops the value or the panic's payload of a task whose handle is
+    /// gone, here and contained: left in the slot, it would be dropped with
+    /// the cell, by whoever drops the last reference to it (a clone of the
+    /// task's waker, inside another task or on a timer's or runtime's
+    /// thread), where a panicking `Drop` is nobody's to catch. The caller
+    /// is the one thread that learned both that the task ended with a value
+    /// or a panic and that its handle is gone (see `settle` and `detach`).
+    fn drop_unwanted(&self) {
+        // SAFETY: the outcome is settled and is a value or a panic (or
+        // nothing), the handle that alone takes it is gone, and of the
+        // thread that settled it and the one that dropped the handle only
+        // the later one, the caller, gets here: it owns the slot.
+        #[allow(unsafe_code)]
+        let unwanted = unsafe { mem::replace(&mut *self.slot.get(), Slot::Empty) };
+        report::drop_contained(unwanted, self.core.label(), "its value, which nobody took");
     }
 
     /// The one-line description of a failed outcome, for the "never
@@ -442,11 +463,16 @@ impl<P: Payload> TaskRef<P::Output> for Cell<P> {
     }
 
     fn detach(&self) {
-        if let Some(ended) = self.core.detach() {
+        let Some(ended) = self.core.detach() else { return };
+        if is_failure(ended) {
             let message = self.describe(ended);
             self.core
                 .pool()
                 .report_unobserved(self.core.id(), self.core.name(), message);
+        }
+        if matches!(ended, Ended::Completed | Ended::Failed | Ended::Panicked) {
+            // Ended with a value or a panic that nobody will take now.
+            self.drop_unwanted();
         }
     }
 

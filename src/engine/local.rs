@@ -16,6 +16,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use atomic_waker::AtomicWaker;
 use concurrent_queue::ConcurrentQueue;
 
+use crate::engine::report;
 use crate::engine::sched::Runnable;
 use crate::engine::shared::PoolId;
 
@@ -132,9 +133,9 @@ pub(crate) async fn run<F: Future>(queue: Arc<RunQueue>, main: F) -> F::Output {
         }
         for _ in 0..BUDGET {
             match queue.runnables.pop() {
-                Ok(runnable) => {
-                    runnable.run();
-                }
+                // A runnable contains its task's panics; this keeps the
+                // daemon's loop alive whatever else panics (a waker's).
+                Ok(runnable) => report::contained(|| runnable.run()),
                 Err(_) => return Poll::Pending,
             }
         }
@@ -147,7 +148,7 @@ pub(crate) async fn run<F: Future>(queue: Arc<RunQueue>, main: F) -> F::Output {
     // cells' pool): break the cycle by dropping them unrun (each ends its
     // task as cancelled).
     while let Ok(runnable) = queue.runnables.pop() {
-        runnable.abandon();
+        report::contained(|| runnable.abandon());
     }
     out
 }

@@ -559,8 +559,13 @@ impl PoolShared {
         let idle = self.idle_under(&book);
         drop(book);
         if idle {
-            self.idle.notify(usize::MAX);
-            self.driver.notify(usize::MAX);
+            // Wakers of whoever waits (user code): contained.
+            report::contained(|| {
+                self.idle.notify(usize::MAX);
+            });
+            report::contained(|| {
+                self.driver.notify(usize::MAX);
+            });
         }
     }
 

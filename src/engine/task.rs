@@ -34,6 +34,7 @@ use event_listener::Event;
 
 use crate::engine::limiter::Token;
 use crate::engine::outcome::{TaskError, TaskLabel};
+use crate::engine::report;
 use crate::engine::run::Timer;
 use crate::engine::shared::PoolShared;
 use crate::engine::stats::Ended;
@@ -364,9 +365,9 @@ impl TaskCore {
     }
 
     /// The handle is dropped. Returns how the task ended when its outcome
-    /// is already decided and is a failure: the caller reports it now.
-    /// Otherwise the task is marked detached, and `settle`'s caller
-    /// reports a failure when there is one.
+    /// is already decided and not taken: the caller reports a failure and
+    /// drops a value now. Otherwise the task is marked detached, and
+    /// `settle`'s caller does both.
     pub(crate) fn detach(&self) -> Option<Ended> {
         // Relaxed: the common case, the handle took the outcome.
         if self.state.load(Ordering::Relaxed) & TAKEN != 0 {
@@ -382,7 +383,7 @@ impl TaskCore {
         if matches!(before & LIFE, QUEUED | STARTED) || before & TAKEN != 0 {
             return None;
         }
-        kind_of(before).filter(|&ended| is_failure(ended))
+        kind_of(before)
     }
 
     /// Publishes the outcome (already decided): called by the pool under
@@ -409,7 +410,10 @@ impl TaskCore {
 
     /// Wakes whoever waits for the outcome, once it is marked done.
     fn wake_waiters(&self) {
-        self.awaiter.wake();
+        // The handle's waker is the user's (whoever polls the handle): a
+        // panic in it must not stop the task's end (its permit goes back
+        // after this).
+        report::contained(|| self.awaiter.wake());
         // `done` is for combinators watching many tasks; most tasks have no
         // listener, and notifying an event nobody listened to allocates its
         // state. A watcher registers its listener, then (after the SeqCst
@@ -418,7 +422,9 @@ impl TaskCore {
         // either the watcher sees DONE or this sees its listener.
         std::sync::atomic::fence(Ordering::SeqCst);
         if self.done.total_listeners() > 0 {
-            self.done.notify(usize::MAX);
+            report::contained(|| {
+                self.done.notify(usize::MAX);
+            });
         }
     }
 
