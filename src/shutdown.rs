@@ -234,7 +234,7 @@ impl Thread {
             if self.has_exited() {
                 break;
             }
-            listener.await;
+            crate::engine::util::shielded(listener).await;
         }
         self.reap();
     }

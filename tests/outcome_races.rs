@@ -9,7 +9,8 @@
 //! - a cancel of a queued task while its handle waits: the future is
 //!   dropped once, and the waiter gets `Cancelled`;
 //! - a value nobody takes is dropped once, as soon as nobody can take it:
-//!   before its task counts as ended, or when its handle drops.
+//!   by its runner once its permit is back, or when its handle drops; and
+//!   its `Drop` may wait for the task queued behind it.
 
 mod common;
 
@@ -17,7 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 
 use common::{
-    Gate, PlannedPayload, Recorder, assert_all_permits_free, both_pool_kinds, quiet_planned_panics, running, watchdog,
+    Gate, PlannedPayload, Recorder, assert_all_permits_free, both_pool_kinds, quiet_planned_panics, running,
+    spin_until, watchdog,
 };
 use taskpool::{DaemonExecutor, Fallible, ShutdownMode, TaskId, TaskPool};
 
@@ -224,10 +226,14 @@ fn a_value_nobody_takes_is_dropped_once_as_soon_as_nobody_can_take_it() {
             drop(handles);
             pool.shutdown(ShutdownMode::Drain).wait();
             assert!(later.iter().all(|h| h.is_finished()), "{kind}");
+            // A value whose handle went is dropped by its runner, once it
+            // gave its permit back, so maybe just after the task counted
+            // as ended.
+            spin_until(|| drops.load(Ordering::SeqCst) >= ROUNDS / 2);
             assert_eq!(
                 drops.load(Ordering::SeqCst),
                 ROUNDS / 2,
-                "{kind}: a value whose handle went is dropped before its task counts as ended; the others are kept"
+                "{kind}: the values whose handles went are dropped; the others are kept"
             );
             drop(later);
             assert_eq!(
@@ -236,5 +242,48 @@ fn a_value_nobody_takes_is_dropped_once_as_soon_as_nobody_can_take_it() {
                 "{kind}: a value nobody took is dropped with its handle, once"
             );
         }
+    });
+}
+
+/// A value whose `Drop` waits for another task's outcome.
+struct JoinsOnDrop(Option<taskpool::TaskHandle<u32>>);
+
+impl Drop for JoinsOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            assert_eq!(handle.wait().unwrap(), 2);
+        }
+    }
+}
+
+impl Fallible for JoinsOnDrop {
+    type Success = JoinsOnDrop;
+
+    fn into_success(self) -> Result<JoinsOnDrop, JoinsOnDrop> {
+        Ok(self)
+    }
+}
+
+#[test]
+fn a_value_nobody_takes_may_wait_in_its_drop_for_the_task_queued_behind_it() {
+    // Found by review: the value used to be dropped while its task still
+    // held the only permit, so this deadlocked.
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let gate = Gate::new();
+        let (tx, rx) = async_channel::bounded::<taskpool::TaskHandle<u32>>(1);
+        let task_gate = gate.clone();
+        let first = pool
+            .submit(async move {
+                task_gate.wait().await;
+                JoinsOnDrop(Some(rx.recv().await.unwrap()))
+            })
+            .unwrap();
+        let second = pool.submit(async { 2_u32 }).unwrap();
+        tx.send_blocking(second).unwrap();
+        drop(first);
+        gate.open();
+        pool.shutdown(ShutdownMode::Drain).wait();
+        assert_eq!(pool.stats().completed, 2);
     });
 }

@@ -285,3 +285,56 @@ fn a_handle_polled_with_a_panicking_waker_does_not_keep_the_permit() {
         }
     });
 }
+
+#[test]
+fn a_combinator_polled_with_a_panicking_waker_still_completes() {
+    quiet_planned_panics();
+    watchdog(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let gate = Gate::new();
+        let handle = common::running(&pool, &gate, 5_u32);
+        let cancel = handle.cancel_handle();
+        let mut join = Box::pin(taskpool::join_all(vec![handle]));
+        let waker = Waker::from(Arc::new(PanickingWaker));
+        assert!(join.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        gate.open();
+        spin_until(|| cancel.is_finished());
+        assert_all_permits_free(&pool);
+        match common::FlagWaker::new().poll(join.as_mut()) {
+            Poll::Ready(outcomes) => assert_eq!(outcomes.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [5]),
+            Poll::Pending => panic!("the join missed its task's end"),
+        }
+    });
+}
+
+#[test]
+fn a_submitter_waiting_for_queue_space_with_a_panicking_waker_holds_nothing_up() {
+    quiet_planned_panics();
+    watchdog(|| {
+        let pool = TaskPool::builder().limit(1).queue_capacity(1).build().unwrap();
+        let gate = Gate::new();
+        let first = common::running(&pool, &gate, 1_u32);
+        // Takes the queue's only place.
+        let queued = pool.submit(async { 2_u32 }).unwrap();
+        let waker = Waker::from(Arc::new(PanickingWaker));
+        let mut third = Box::pin(pool.submit_async(async { 3_u32 }));
+        assert!(third.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        // The queued task starts, leaving its place: that wakes the waiting
+        // submitter, whose waker panics.
+        gate.open();
+        assert_eq!(first.wait().unwrap(), 1);
+        assert_eq!(queued.wait().unwrap(), 2);
+        match common::FlagWaker::new().poll(third.as_mut()) {
+            Poll::Ready(handle) => assert_eq!(handle.unwrap().wait().unwrap(), 3),
+            Poll::Pending => panic!("the submitter never got the place the queued task left"),
+        }
+        // Its permit and its queue place came back: two more run in turn.
+        let (a, b) = (
+            pool.submit(async { 4_u32 }).unwrap(),
+            pool.submit(async { 5_u32 }).unwrap(),
+        );
+        assert_eq!((a.wait().unwrap(), b.wait().unwrap()), (4, 5));
+        let s = pool.stats();
+        assert_eq!((s.completed, s.running, s.queued), (5, 0, 0), "{s:?}");
+    });
+}

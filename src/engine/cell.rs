@@ -27,7 +27,7 @@
 //! | started and `READY` (in place)             | the thread holding `POLLING` |
 //! | started, running elsewhere                 | its runner, in `complete` |
 //! | ended unstarted                            | the thread that won `end_unstarted` (drops the payload) |
-//! | ending or done: a value or a panic         | the handle, which takes it; once the handle is gone, the later of the runner that ended the task and the handle's drop, which reports a failure and drops the value |
+//! | ending or done: a value or a panic         | the handle, which takes it; once the handle is gone, the later of the runner that ended the task (which reports a failure before the pool counts the task, and drops the value after giving its permit back) and the handle's drop (which does both) |
 //! | ending: a value discarded by a cancel      | the runner that ended it, which drops it before publishing |
 //!
 //! Each hand-over is a read-modify-write of the state word (release by the
@@ -226,16 +226,22 @@ impl<P: Payload> Cell<P> {
         if let Some(timer) = self.core.timer() {
             drop(lock(timer).take());
         }
-        self.end(exit);
+        let unwanted = self.end(exit);
         if let Some(permit) = permit {
             self.core.pool().pass_on(permit);
+        }
+        if unwanted {
+            self.drop_unwanted();
         }
     }
 
     /// Stores `exit`'s value (if any), decides the outcome, reports it if
     /// nobody will look at it, and has the pool count it. The caller owns
     /// the slot (it holds an empty one) and has not settled the task.
-    fn end(&self, exit: Exit<P::Output>) {
+    /// Returns whether the handle was already gone: then the caller drops
+    /// the value with [`drop_unwanted`](Self::drop_unwanted) once it has
+    /// given its permit back (a `Drop` may wait for the task queued next).
+    fn end(&self, exit: Exit<P::Output>) -> bool {
         let (seen, stored) = match exit {
             Exit::Value(value) => {
                 // User code (a `Fallible` impl): contained.
@@ -263,19 +269,17 @@ impl<P: Payload> Cell<P> {
             #[allow(unsafe_code)]
             let discarded = unsafe { mem::replace(&mut *self.slot.get(), Slot::Empty) };
             report::drop_contained(discarded, self.core.label(), "its discarded value");
-        } else if detached {
-            // The handle is gone: a failure is reported now, and the value
-            // dropped now, both before the task counts as ended (whoever
-            // waits for the pool to go idle or stop sees them done).
-            if is_failure(ended) {
-                let message = self.describe(ended);
-                self.core
-                    .pool()
-                    .report_unobserved(self.core.id(), self.core.name(), message);
-            }
-            self.drop_unwanted();
+        } else if detached && is_failure(ended) {
+            // The handle is gone: a failure is reported now, before the task
+            // counts as ended (whoever waits for the pool to go idle or stop
+            // sees it reported).
+            let message = self.describe(ended);
+            self.core
+                .pool()
+                .report_unobserved(self.core.id(), self.core.name(), message);
         }
         self.core.publish_running(ended);
+        detached && ended == seen
     }
 
     /// Drops the value or the panic's payload of a task whose handle is
@@ -284,7 +288,9 @@ impl<P: Payload> Cell<P> {
     /// task's waker, inside another task or on a timer's or runtime's
     /// thread), where a panicking `Drop` is nobody's to catch. The caller
     /// is the one thread that learned both that the task ended with a value
-    /// or a panic and that its handle is gone (see `settle` and `detach`).
+    /// or a panic and that its handle is gone (see `settle` and `detach`):
+    /// the runner that ended it, after it gave its permit back, or the
+    /// handle's drop.
     fn drop_unwanted(&self) {
         // SAFETY: the outcome is settled and is a value or a panic (or
         // nothing), the handle that alone takes it is gone, and of the
@@ -429,10 +435,14 @@ impl<P: Payload> TaskRef<P::Output> for Cell<P> {
         drop(self.runner.take());
     }
 
-    fn complete(&self, exit: Exit<P::Output>) {
+    fn complete(&self, exit: Exit<P::Output>) -> bool {
         // Only a runner elsewhere calls this; its payload left the slot at
         // the start, so the slot is empty, and the runner owns it.
-        self.end(exit);
+        self.end(exit)
+    }
+
+    fn drop_unwanted(&self) {
+        Cell::drop_unwanted(self);
     }
 
     fn take(&self) -> Option<Result<P::Output, TaskError>> {

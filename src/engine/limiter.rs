@@ -217,7 +217,7 @@ impl Limiter {
             if let Some(permit) = self.try_acquire() {
                 return Some(permit);
             }
-            listener.await;
+            crate::engine::util::shielded(listener).await;
         }
     }
 

@@ -175,9 +175,12 @@ impl<F: Future> Run<F> {
         // task and free it on whichever thread drops the handle, which is a
         // cross-thread free (and lock traffic in the allocator) per task.
         task.clear_runner();
-        task.complete(exit);
+        let unwanted = task.complete(exit);
         if let Some(permit) = this.permit.take() {
             permit.release(core.pool());
+        }
+        if unwanted {
+            task.drop_unwanted();
         }
     }
 }

@@ -651,7 +651,7 @@ impl PoolShared {
             if self.is_stopped() {
                 return;
             }
-            listener.await;
+            crate::engine::util::shielded(listener).await;
         }
     }
 

@@ -515,8 +515,14 @@ pub(crate) trait TaskRef<T>: Send + Sync {
     /// That runner ended: its waker is dropped now, on its thread.
     fn clear_runner(&self);
     /// Ends a started task with `exit`: called once, by its runner, after
-    /// it dropped the future and before it releases the permit.
-    fn complete(&self, exit: Exit<T>);
+    /// it dropped the future and before it releases the permit. Returns
+    /// whether the handle was already gone: then the runner calls
+    /// [`drop_unwanted`](TaskRef::drop_unwanted) after it released the
+    /// permit.
+    fn complete(&self, exit: Exit<T>) -> bool;
+    /// Drops a value (or a panic's payload) nobody can take any more; see
+    /// [`complete`](TaskRef::complete).
+    fn drop_unwanted(&self);
     /// Takes the outcome out. `None` if it is not published or was taken.
     fn take(&self) -> Option<Result<T, TaskError>>;
     /// The handle was dropped: reports an unobserved failure now, or marks

@@ -1,5 +1,6 @@
 //! Small runtime-independent helpers: a two-way race, a thread-parking
-//! `block_on`, a one-shot yield and a poison-tolerant lock.
+//! `block_on`, a shield for the wakers the pool hands to notifiers it does
+//! not own, and a poison-tolerant lock.
 
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -26,6 +27,47 @@ pub(crate) async fn race<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, 
             return Poll::Ready(Either::Right(y));
         }
         Poll::Pending
+    })
+    .await
+}
+
+/// A shield for a user's waker: the waker the pool hands to a notifier it
+/// does not own (event-listener's events, futures-timer's thread) in place
+/// of the user's, which it wakes inside `report::contained`. A user's waker
+/// that panics then cannot stop an event's `notify` halfway (which would
+/// leave the event's count wrong) nor kill the timer's thread.
+#[derive(Default)]
+pub(crate) struct ShieldedWaker(Option<(Waker, Waker)>);
+
+impl ShieldedWaker {
+    /// The shield for `waker`, made anew only when `waker` changes.
+    pub(crate) fn of(&mut self, waker: &Waker) -> &Waker {
+        if !self.0.as_ref().is_some_and(|(user, _)| user.will_wake(waker)) {
+            let shield = Waker::from(Arc::new(Shield(waker.clone())));
+            self.0 = Some((waker.clone(), shield));
+        }
+        &self.0.as_ref().expect("set above").1
+    }
+}
+
+struct Shield(Waker);
+
+impl Wake for Shield {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        crate::engine::report::contained(|| self.0.wake_by_ref());
+    }
+}
+
+/// Awaits `future` (an event listener) with the caller's waker shielded
+/// (see [`ShieldedWaker`]).
+pub(crate) async fn shielded<F: Future + Unpin>(mut future: F) -> F::Output {
+    let mut shield = ShieldedWaker::default();
+    std::future::poll_fn(|cx| {
+        let waker = shield.of(cx.waker());
+        Pin::new(&mut future).poll(&mut Context::from_waker(waker))
     })
     .await
 }

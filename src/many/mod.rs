@@ -33,7 +33,7 @@ use futures_timer::Delay;
 use crate::engine::shared::PoolId;
 use crate::engine::stats::Ended;
 use crate::engine::task::TaskCore;
-use crate::engine::util::{block_on_deadline, deadline_after};
+use crate::engine::util::{ShieldedWaker, block_on_deadline, deadline_after};
 use crate::error::WaitTimeoutError;
 
 pub use as_completed::{AsCompletedIter, AsCompletedStream, as_completed};
@@ -68,17 +68,24 @@ pub(crate) struct Deadline {
     at: Option<Instant>,
     /// The async timer, made on the first poll that needs it.
     delay: Option<Delay>,
+    /// What the timer's thread wakes instead of the caller's waker.
+    shield: ShieldedWaker,
 }
 
 impl Deadline {
     pub(crate) fn none() -> Deadline {
-        Deadline { at: None, delay: None }
+        Deadline {
+            at: None,
+            delay: None,
+            shield: ShieldedWaker::default(),
+        }
     }
 
     pub(crate) fn at(at: Instant) -> Deadline {
         Deadline {
             at: Some(at),
             delay: None,
+            shield: ShieldedWaker::default(),
         }
     }
 
@@ -105,7 +112,8 @@ impl Deadline {
             match &mut self.delay {
                 None => self.delay = Some(Delay::new(at - now)),
                 Some(delay) => {
-                    if Pin::new(&mut *delay).poll(cx).is_pending() {
+                    let waker = self.shield.of(cx.waker());
+                    if Pin::new(&mut *delay).poll(&mut Context::from_waker(waker)).is_pending() {
                         return false;
                     }
                     // The timer fired early: rearm it for the rest.

@@ -38,7 +38,9 @@ struct Ready {
 impl Ready {
     fn push(&self, index: usize) {
         lock(&self.order).push_back(index);
-        self.waker.wake();
+        // The combinator's waker is the user's, and this runs inside the
+        // task's event's `notify`: a panic must not unwind into it.
+        crate::engine::report::contained(|| self.waker.wake());
     }
 
     fn pop(&self) -> Option<usize> {
