@@ -201,22 +201,46 @@ impl Workers {
     }
 
     /// Drops queued runnables, ending their tasks as cancelled, until the
-    /// queues stay empty or a worker is alive (which runs the rest: a live
-    /// worker looks at every queue before it ends).
-    fn drop_queued(&self) {
+    /// queues stay empty, a worker is alive (which runs the rest: a live
+    /// worker looks at every queue before it ends), or a worker has run
+    /// since the losses (the runtime works again).
+    ///
+    /// "No worker alive" alone is not enough: an idle pool has none either,
+    /// for a moment, between queuing a runnable and spawning its worker;
+    /// a dropping thread still at work then would cancel a task the
+    /// runtime can run (found by the 20-run test loop).
+    fn drop_queued(self: &Arc<Self>) {
         loop {
             while self.alive.load(Ordering::SeqCst) == 0
+                && self.given_up()
                 && let Some(runnable) = self.pop_any()
             {
+                // Looked at again after the pop: this thread may have
+                // waited long between the checks and the pop.
+                if self.alive.load(Ordering::SeqCst) != 0 || !self.given_up() {
+                    let _ = self.shared.push(runnable);
+                    self.wake_one();
+                    break;
+                }
                 report::contained(|| runnable.abandon());
             }
             self.dropping.store(false, Ordering::SeqCst);
             // A runnable queued (and its worker lost) after the pops above
             // saw `dropping` still set and left it to this thread.
-            if self.alive.load(Ordering::SeqCst) != 0 || self.is_empty() || self.dropping.swap(true, Ordering::SeqCst) {
+            if self.alive.load(Ordering::SeqCst) != 0
+                || !self.given_up()
+                || self.is_empty()
+                || self.dropping.swap(true, Ordering::SeqCst)
+            {
                 return;
             }
         }
+    }
+
+    /// Whether more than [`RETRIES`] workers were lost in a row, with none
+    /// run since: the runtime is taken for gone.
+    fn given_up(&self) -> bool {
+        self.losses.load(Ordering::SeqCst) > RETRIES
     }
 
     fn pop_any(&self) -> Option<Runnable> {
@@ -287,8 +311,8 @@ impl Future for Worker {
         if !this.started {
             this.started = true;
             // The runtime runs workers: losing one again starts over.
-            // Relaxed: only a count of failures in a row.
-            workers.losses.store(0, Ordering::Relaxed);
+            // SeqCst: a dropping thread reads it to stop (`drop_queued`).
+            workers.losses.store(0, Ordering::SeqCst);
         }
         let _running = Running::enter(workers, index);
         for _ in 0..BUDGET {
