@@ -9,8 +9,9 @@
 //! - a cancel of a queued task while its handle waits: the future is
 //!   dropped once, and the waiter gets `Cancelled`;
 //! - a value nobody takes is dropped once, as soon as nobody can take it:
-//!   by its runner once its permit is back, or when its handle drops; and
-//!   its `Drop` may wait for the task queued behind it.
+//!   by its runner once its permit is back, or when its handle drops (that
+//!   its `Drop` may then wait for the task queued behind it is in
+//!   `workers.rs`, since it blocks an executor thread).
 
 mod common;
 
@@ -242,48 +243,5 @@ fn a_value_nobody_takes_is_dropped_once_as_soon_as_nobody_can_take_it() {
                 "{kind}: a value nobody took is dropped with its handle, once"
             );
         }
-    });
-}
-
-/// A value whose `Drop` waits for another task's outcome.
-struct JoinsOnDrop(Option<taskpool::TaskHandle<u32>>);
-
-impl Drop for JoinsOnDrop {
-    fn drop(&mut self) {
-        if let Some(handle) = self.0.take() {
-            assert_eq!(handle.wait().unwrap(), 2);
-        }
-    }
-}
-
-impl Fallible for JoinsOnDrop {
-    type Success = JoinsOnDrop;
-
-    fn into_success(self) -> Result<JoinsOnDrop, JoinsOnDrop> {
-        Ok(self)
-    }
-}
-
-#[test]
-fn a_value_nobody_takes_may_wait_in_its_drop_for_the_task_queued_behind_it() {
-    // Found by review: the value used to be dropped while its task still
-    // held the only permit, so this deadlocked.
-    watchdog(|| {
-        let pool = TaskPool::new(1).unwrap();
-        let gate = Gate::new();
-        let (tx, rx) = async_channel::bounded::<taskpool::TaskHandle<u32>>(1);
-        let task_gate = gate.clone();
-        let first = pool
-            .submit(async move {
-                task_gate.wait().await;
-                JoinsOnDrop(Some(rx.recv().await.unwrap()))
-            })
-            .unwrap();
-        let second = pool.submit(async { 2_u32 }).unwrap();
-        tx.send_blocking(second).unwrap();
-        drop(first);
-        gate.open();
-        pool.shutdown(ShutdownMode::Drain).wait();
-        assert_eq!(pool.stats().completed, 2);
     });
 }

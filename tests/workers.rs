@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::{Arc, Barrier, Mutex};
 
-use common::watchdog;
+use common::{Gate, watchdog};
 use taskpool::TaskPool;
 
 /// The tests below each block executor threads; two of them at once could
@@ -92,5 +92,49 @@ fn a_task_that_blocks_its_thread_does_not_hold_up_the_task_it_woke() {
             .unwrap();
         waker.wait().unwrap();
         woken.wait().unwrap();
+    });
+}
+
+/// A value whose `Drop` waits for another task's outcome.
+struct JoinsOnDrop(Option<taskpool::TaskHandle<u32>>);
+
+impl Drop for JoinsOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            assert_eq!(handle.wait().unwrap(), 2);
+        }
+    }
+}
+
+impl taskpool::Fallible for JoinsOnDrop {
+    type Success = JoinsOnDrop;
+
+    fn into_success(self) -> Result<JoinsOnDrop, JoinsOnDrop> {
+        Ok(self)
+    }
+}
+
+#[test]
+fn a_value_nobody_takes_may_wait_in_its_drop_for_the_task_queued_behind_it() {
+    // Found by review: the value used to be dropped while its task still
+    // held the only permit, so this deadlocked. The `Drop` blocks the
+    // worker's thread: another executor thread runs the next task.
+    blocking_executor_threads(|| {
+        let pool = TaskPool::new(1).unwrap();
+        let gate = Gate::new();
+        let (tx, rx) = async_channel::bounded::<taskpool::TaskHandle<u32>>(1);
+        let task_gate = gate.clone();
+        let first = pool
+            .submit(async move {
+                task_gate.wait().await;
+                JoinsOnDrop(Some(rx.recv().await.unwrap()))
+            })
+            .unwrap();
+        let second = pool.submit(async { 2_u32 }).unwrap();
+        tx.send_blocking(second).unwrap();
+        drop(first);
+        gate.open();
+        pool.shutdown(taskpool::ShutdownMode::Drain).wait();
+        assert_eq!(pool.stats().completed, 2);
     });
 }
