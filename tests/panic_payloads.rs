@@ -20,7 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
 use common::{
-    Gate, PlannedPayload, assert_all_permits_free, both_pool_kinds, quiet_planned_panics, signal, spin_until, watchdog,
+    Gate, PlannedPayload, assert_all_permits_free, both_pool_kinds, quiet_planned_panics, running, signal, spin_until,
+    watchdog,
 };
 use taskpool::{DaemonExecutor, Fallible, ShutdownMode, TaskPool};
 
@@ -100,38 +101,40 @@ fn a_classifier_whose_panic_payload_panics_on_drop_still_ends_its_task() {
     });
 }
 
+/// A running future holding a bomb, made by a task that says when it runs.
+async fn holding_a_bomb(started: async_channel::Sender<()>) {
+    let _bomb = DropsABomb;
+    started.send(()).await.unwrap();
+    std::future::pending::<()>().await
+}
+
+/// Cancels the running task `submit` made (it sends on the channel once it
+/// runs), and checks that it ends cancelled with its permit back.
+fn cancel_once_running(
+    what: &str,
+    pool: &TaskPool,
+    submit: impl FnOnce(async_channel::Sender<()>) -> taskpool::TaskHandle<()>,
+) {
+    let (started_tx, started_rx) = signal();
+    let handle = submit(started_tx);
+    started_rx.recv_blocking().unwrap();
+    assert!(handle.cancel());
+    assert!(handle.wait().unwrap_err().is_cancelled(), "{what}");
+    assert_all_permits_free(pool);
+}
+
 #[test]
 fn a_future_whose_drop_panics_with_a_bomb_is_cancelled_cleanly() {
     quiet_planned_panics();
     watchdog(|| {
         for (kind, pool, _executor) in both_pool_kinds(1) {
-            let (started_tx, started_rx) = signal();
-            let handle = pool
-                .submit(async move {
-                    let _bomb = DropsABomb;
-                    started_tx.send(()).await.unwrap();
-                    std::future::pending::<()>().await
-                })
-                .unwrap();
-            started_rx.recv_blocking().unwrap();
-            assert!(handle.cancel());
-            assert!(handle.wait().unwrap_err().is_cancelled(), "{kind}");
-            assert_all_permits_free(&pool);
+            cancel_once_running(kind, &pool, |started| pool.submit(holding_a_bomb(started)).unwrap());
         }
         // The same through a runner of its own: a daemon's local task.
         let executor = DaemonExecutor::new(1).unwrap();
-        let (started_tx, started_rx) = signal();
-        let handle = executor
-            .submit_local(move || async move {
-                let _bomb = DropsABomb;
-                started_tx.send(()).await.unwrap();
-                std::future::pending::<()>().await
-            })
-            .unwrap();
-        started_rx.recv_blocking().unwrap();
-        assert!(handle.cancel());
-        assert!(handle.wait().unwrap_err().is_cancelled(), "local task");
-        assert_all_permits_free(executor.pool());
+        cancel_once_running("local task", executor.pool(), |started| {
+            executor.submit_local(move || holding_a_bomb(started)).unwrap()
+        });
     });
 }
 
@@ -143,16 +146,7 @@ fn a_value_a_cancel_discards_may_drop_a_bomb() {
             // The task ends with its value only after the cancel has landed,
             // so the value is discarded.
             let gate = Gate::new();
-            let (started_tx, started_rx) = signal();
-            let task_gate = gate.clone();
-            let handle = pool
-                .submit(async move {
-                    started_tx.send(()).await.unwrap();
-                    task_gate.wait().await;
-                    DropsABomb
-                })
-                .unwrap();
-            started_rx.recv_blocking().unwrap();
+            let handle = running(&pool, &gate, DropsABomb);
             assert!(handle.cancel());
             gate.open();
             match handle.wait() {
@@ -292,7 +286,7 @@ fn a_combinator_polled_with_a_panicking_waker_still_completes() {
     watchdog(|| {
         let pool = TaskPool::new(1).unwrap();
         let gate = Gate::new();
-        let handle = common::running(&pool, &gate, 5_u32);
+        let handle = running(&pool, &gate, 5_u32);
         let cancel = handle.cancel_handle();
         let mut join = Box::pin(taskpool::join_all(vec![handle]));
         let waker = Waker::from(Arc::new(PanickingWaker));
@@ -313,7 +307,7 @@ fn a_submitter_waiting_for_queue_space_with_a_panicking_waker_holds_nothing_up()
     watchdog(|| {
         let pool = TaskPool::builder().limit(1).queue_capacity(1).build().unwrap();
         let gate = Gate::new();
-        let first = common::running(&pool, &gate, 1_u32);
+        let first = running(&pool, &gate, 1_u32);
         // Takes the queue's only place.
         let queued = pool.submit(async { 2_u32 }).unwrap();
         let waker = Waker::from(Arc::new(PanickingWaker));
