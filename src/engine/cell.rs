@@ -167,6 +167,9 @@ impl<P: Payload> Cell<P> {
     /// `SCHEDULED` -> `POLLING`, by whoever popped the cell from a run
     /// queue. Returns the state it saw, or `None` if the task ended.
     fn claim(&self) -> Option<u64> {
+        // SeqCst, as every change of the scheduling bits: this acquires the
+        // slot from whoever queued the cell (and set `READY`), and orders
+        // the claim against a cancel's flag (see `mark_scheduled`).
         self.core
             .state
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
@@ -190,6 +193,7 @@ impl<P: Payload> Cell<P> {
             // start that sets `READY` meanwhile is seen (and the task ended
             // above), never wiped; otherwise the start's own wake-up queues
             // it again, and whoever runs or abandons it then ends it.
+            // SeqCst: a failure acquires the start's `READY` (and its slot).
             match self.core.state.compare_exchange_weak(
                 state,
                 state & !(SCHEDULED | POLLING),

@@ -276,6 +276,7 @@ impl TaskCore {
     }
 
     pub(crate) fn is_running(&self) -> bool {
+        // Acquire: as `is_finished`.
         matches!(self.state.load(Ordering::Acquire) & LIFE, STARTED | ENDING)
     }
 
@@ -314,6 +315,8 @@ impl TaskCore {
     /// error made from `ended`. Returns whether this call ended it; if so,
     /// the caller owns the payload still in the slot, and drops it.
     pub(crate) fn end_unstarted(&self, ended: Ended) -> bool {
+        // AcqRel: the winner takes over the slot (and the queued payload
+        // in it) from the submitter; `begin` is the other contender.
         let won = self
             .state
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
@@ -432,6 +435,7 @@ impl TaskCore {
     /// task, `wake_runner` for a running one (after the cancel flag is set).
     pub(crate) fn cancel_with(&self, drop_payload: impl FnOnce(), wake_runner: impl FnOnce()) -> bool {
         loop {
+            // Acquire: a decided outcome's kind is read from this value.
             let state = self.state.load(Ordering::Acquire);
             match state & LIFE {
                 QUEUED => {
@@ -463,6 +467,7 @@ impl TaskCore {
     /// How the task ended, once that is decided; kept after the outcome
     /// is taken. For the combinators that wait on many tasks.
     pub(crate) fn ended(&self) -> Option<Ended> {
+        // Acquire: pairs with the update that decided it.
         kind_of(self.state.load(Ordering::Acquire))
     }
 }

@@ -210,6 +210,9 @@ impl Workers {
     /// a dropping thread still at work then would cancel a task the
     /// runtime can run (found by the 20-run test loop).
     fn drop_queued(self: &Arc<Self>) {
+        // SeqCst throughout: the `alive` and `losses` loads against the
+        // updates of workers that start or give their place up, and the
+        // `dropping` flag against `start_dropping`.
         loop {
             while self.alive.load(Ordering::SeqCst) == 0
                 && self.given_up()
@@ -240,6 +243,7 @@ impl Workers {
     /// Whether more than [`RETRIES`] workers were lost in a row, with none
     /// run since: the runtime is taken for gone.
     fn given_up(&self) -> bool {
+        // SeqCst: against the store of a worker that runs (see `poll`).
         self.losses.load(Ordering::SeqCst) > RETRIES
     }
 
