@@ -458,7 +458,7 @@ pub struct TaskFailure<T> {
     id: TaskId,
     name: Option<Arc<str>>,
     outcome: Result<T, TaskError>,
-    classify: Option<Classifier<T>>,
+    classify: Classifier<T>,
 }
 
 impl<T> TaskFailure<T> {
@@ -480,7 +480,7 @@ impl<T> TaskFailure<T> {
     ) -> Result<S, TaskFailure<T>> {
         let id = handle.id();
         let name = handle.core().name_arc();
-        let classify = Some(handle.classifier());
+        let classify = handle.classifier();
         let outcome = match handle
             .take_finished()
             .expect("a failure is built only from a finished task's handle")
@@ -605,7 +605,7 @@ impl<T> fmt::Debug for TaskFailure<T> {
         d.field("index", &self.index).field("id", &self.id);
         match &self.outcome {
             // The value's own failure, through `Fallible`: no `T: Debug`.
-            Ok(value) => match self.classify.and_then(|classify| classify(value)) {
+            Ok(value) => match (self.classify)(value) {
                 Some(failure) => d.field("failure", failure),
                 None => d.field("failure", &format_args!("_")),
             },
@@ -620,7 +620,7 @@ impl<T> fmt::Display for TaskFailure<T> {
         let task = TaskLabel(self.id, self.name.as_deref());
         match &self.outcome {
             Err(e) => fmt::Display::fmt(e, f),
-            Ok(value) => match self.classify.and_then(|classify| classify(value)) {
+            Ok(value) => match (self.classify)(value) {
                 Some(failure) => write!(f, "{task} failed: {failure:?}"),
                 None => write!(f, "{task} failed"),
             },
