@@ -43,7 +43,7 @@ use crate::engine::rt::Backend;
 use crate::engine::sched::Runnable;
 use crate::engine::stats::{Counts, Ended, Stats};
 use crate::engine::task::{Job, Payload, TaskId, TaskOptions, TaskRef};
-use crate::engine::util::{Either, deadline_after, lock, race};
+use crate::engine::util::{Either, Padded, deadline_after, lock, race};
 use crate::engine::workers::Workers;
 
 /// Identifies a pool within the process (for "am I on my own thread/task").
@@ -106,15 +106,18 @@ pub(crate) struct PoolShared {
     kind: PoolKind,
     /// The runtime its workers, driver and blocking closures run on.
     backend: Backend,
-    limiter: Limiter,
+    /// Its own lines: workers and submitters both write its count.
+    limiter: Padded<Limiter>,
     slots: Option<Limiter>,
     /// Tasks waiting for a token, front first. Closed by `close`.
     queue: ConcurrentQueue<Arc<dyn Job>>,
     /// Tasks submitted, counted before they are queued (see `stats.rs`).
-    submitted: AtomicU64,
+    /// Its own lines: only submitters write it.
+    submitted: Padded<AtomicU64>,
     /// Queued tasks that still have to start: while any does, a new task
     /// queues behind it instead of taking the fast path (see `submit`).
-    waiting: AtomicUsize,
+    /// Its own lines: submitters and starts write it.
+    waiting: Padded<AtomicUsize>,
     /// A global pool's workers, which run its tasks.
     workers: Option<Arc<Workers>>,
     /// A daemon's run queue, so that other threads can start tasks on it.
@@ -124,7 +127,8 @@ pub(crate) struct PoolShared {
     deferred_start: AtomicBool,
     /// Wakes the driver: a deferred start, the pool closing, going idle.
     driver: Event,
-    book: Mutex<Book>,
+    /// Its own lines: every start and end takes the lock.
+    book: Padded<Mutex<Book>>,
     /// Notified when the last accepted task ends.
     idle: Event,
     /// Set by the first `close`.
@@ -145,21 +149,21 @@ impl PoolShared {
         Arc::new(PoolShared {
             id: PoolId::next(),
             kind,
-            limiter: Limiter::new(config.limit),
+            limiter: Padded(Limiter::new(config.limit)),
             slots: config.queue_capacity.map(Limiter::new),
             queue: ConcurrentQueue::unbounded(),
-            submitted: AtomicU64::new(0),
-            waiting: AtomicUsize::new(0),
+            submitted: Padded(AtomicU64::new(0)),
+            waiting: Padded(AtomicUsize::new(0)),
             workers: (kind == PoolKind::Global).then(|| Workers::new(backend.clone())),
             backend,
             run_queue: OnceLock::new(),
             deferred_start: AtomicBool::new(false),
             driver: Event::new(),
-            book: Mutex::new(Book {
+            book: Padded(Mutex::new(Book {
                 counts: Counts::default(),
                 running: Slab::new(),
                 aborted: false,
-            }),
+            })),
             idle: Event::new(),
             closing: AtomicBool::new(false),
             cancel_pending: AtomicBool::new(false),

@@ -1,8 +1,9 @@
 //! Small runtime-independent helpers: a two-way race, a thread-parking
 //! `block_on`, a shield for the wakers the pool hands to notifiers it does
-//! not own, and a poison-tolerant lock.
+//! not own, a poison-tolerant lock, and a cache-line pad.
 
 use std::future::Future;
+use std::ops::Deref;
 use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
@@ -138,4 +139,22 @@ pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
 /// a poisoned lock only means a panic elsewhere, not a broken invariant.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A value alone in its cache lines (128 bytes: two lines, as the adjacent
+/// line prefetcher of x86 moves them in pairs).
+///
+/// For a field that one set of threads writes often and others read or
+/// write too: without it, a submitter's counter and the workers' lock
+/// shared a line, and every submit missed the cache (measured: see
+/// BENCHMARKS.md, "False sharing in the pool's state").
+#[repr(align(128))]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+impl<T> Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
