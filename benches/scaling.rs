@@ -27,6 +27,14 @@ fn at_most_1_3(r: f64) -> bool {
 
 const MEANING: &str = "cost per task, large ÷ small";
 
+/// Context, no target: async-std's own `task::spawn` (peer A, no limit),
+/// measured the same way, shows how much of a large run's extra cost per
+/// task is the machine's (caches, page faults, the allocator's main arena
+/// with every task alive at once) rather than the pool's.
+fn peer_a_run(m: u64) -> f64 {
+    ns_per_task(peer_a(m), m)
+}
+
 /// One run of `m` tasks, limit `n`, on a fresh pool (`daemon` false) or a
 /// fresh executor; ns per task.
 fn fresh_run(daemon: bool, n: usize, m: u64) -> f64 {
@@ -93,6 +101,25 @@ fn main() {
         rows.push(by_m);
         rows.push(by_n);
     }
+    let mut a_by_m = Row::new(
+        "A async-std spawn: M=10^6 ÷ M=10^3 (context)",
+        MEANING,
+        "none",
+        no_target,
+    );
+    for round in 0..mode.rounds() {
+        let small = || median(&(0..small_runs).map(|_| peer_a_run(small_m)).collect::<Vec<_>>());
+        let (large, small) = if round % 2 == 0 {
+            let l = peer_a_run(big_m);
+            (l, small())
+        } else {
+            let s = small();
+            (peer_a_run(big_m), s)
+        };
+        a_by_m.push(large / small, large, small);
+        a_by_m.print_round();
+    }
+    rows.push(a_by_m);
     print_table(
         "scaling (\"crate ns\" is the large side, \"other ns\" the small side)",
         &rows,
