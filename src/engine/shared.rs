@@ -809,3 +809,47 @@ impl Drop for Rehome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::mem::{align_of, offset_of, size_of};
+
+    use super::*;
+
+    /// The size of the field `get` reads.
+    fn size_of_field<T>(_get: fn(&PoolShared) -> &T) -> usize {
+        size_of::<T>()
+    }
+
+    /// The fields that different threads write each fill cache lines of
+    /// their own (see `util::Padded`): the submit counter, the count of
+    /// tasks still to start, the bookkeeping lock and the limiter. Sharing
+    /// one line made every submit miss the cache (BENCHMARKS.md, "False
+    /// sharing in the pool's state").
+    #[test]
+    fn the_fields_other_threads_write_sit_in_lines_of_their_own() {
+        let fields = [
+            (
+                "submitted",
+                offset_of!(PoolShared, submitted),
+                size_of_field(|p| &p.submitted),
+            ),
+            (
+                "waiting",
+                offset_of!(PoolShared, waiting),
+                size_of_field(|p| &p.waiting),
+            ),
+            ("book", offset_of!(PoolShared, book), size_of_field(|p| &p.book)),
+            (
+                "limiter",
+                offset_of!(PoolShared, limiter),
+                size_of_field(|p| &p.limiter),
+            ),
+        ];
+        for (name, offset, size) in fields {
+            assert_eq!(offset % 128, 0, "{name} starts at {offset}, inside a pair of lines");
+            assert_eq!(size % 128, 0, "{name} is {size} bytes: its last lines are shared");
+        }
+        assert_eq!(align_of::<PoolShared>() % 128, 0);
+    }
+}
