@@ -153,11 +153,9 @@ impl<T> TaskHandle<T> {
     /// Cancels the task. Returns whether its outcome is, or will be,
     /// [`Cancelled`](crate::TaskErrorKind::Cancelled).
     ///
-    /// A queued task never starts: it ends at once (its future is dropped
-    /// first, then its outcome is published). A running task is dropped at
-    /// its next `.await` point (its outcome is published once it has been
-    /// dropped; its permit goes back right after). Either way, whoever sees
-    /// the task ended knows its future is gone. Cancelling again is a
+    /// A queued task never starts: it ends at once. A running task is
+    /// dropped at its next `.await` point (its outcome is published once
+    /// it has been dropped; its permit goes back right after). Cancelling again is a
     /// no-op that returns `true`; cancelling a task that already ended
     /// otherwise returns `false`. Unlike Python's `Future.cancel()`, a
     /// running task *can* be cancelled, as with `asyncio.Task.cancel()`.

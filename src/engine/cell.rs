@@ -26,7 +26,7 @@
 //! | started, not `READY`                       | the thread that won `begin` (the starter) |
 //! | started and `READY` (in place)             | the thread holding `POLLING` |
 //! | started, running elsewhere                 | its runner, in `complete` |
-//! | ended unstarted                            | the thread that won `claim_unstarted` (drops the payload, then publishes) |
+//! | ended unstarted                            | the thread that won `end_unstarted` (drops the payload) |
 //! | ending or done: a value or a panic         | the handle, which takes it; once the handle is gone, the later of the runner that ended the task (which reports a failure before the pool counts the task, and drops the value after giving its permit back) and the handle's drop (which does both) |
 //! | ending: a value discarded by a cancel      | the runner that ended it, which drops it before publishing |
 //!
@@ -138,7 +138,7 @@ impl<P: Payload> Cell<P> {
     /// Drops the payload of a task that ended unstarted, and gives its
     /// queue place back. Only the thread that ended it calls this.
     fn drop_queued(&self) {
-        // SAFETY: this thread won `claim_unstarted` (its callers call this
+        // SAFETY: this thread won `end_unstarted` (its callers call this
         // only then), so the task never starts: no starter or poller
         // touches the slot, and the handle makes a cancel's or a
         // shutdown's error without reading it.
@@ -510,12 +510,11 @@ impl<P: Payload> TaskRef<P::Output> for Cell<P> {
     }
 
     fn cancel_queued(&self) -> bool {
-        self.core.claim_unstarted(Ended::Cancelled)
+        self.core.end_unstarted(Ended::Cancelled)
     }
 
-    fn end_claimed(&self) {
+    fn drop_payload(&self) {
         self.drop_queued();
-        self.core.publish_unstarted(Ended::Cancelled);
     }
 
     fn job(self: Arc<Self>) -> Arc<dyn Job> {
@@ -541,7 +540,11 @@ impl<P: Payload> Job for Cell<P> {
     }
 
     fn end_unstarted(&self, ended: Ended) -> bool {
-        self.core.end_unstarted(ended, || self.drop_queued())
+        let ended_here = self.core.end_unstarted(ended);
+        if ended_here {
+            self.drop_queued();
+        }
+        ended_here
     }
 
     fn cancel(self: Arc<Self>) -> bool {

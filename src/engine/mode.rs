@@ -15,9 +15,6 @@ use std::time::Duration;
 /// | `CancelPending` | end as [`Shutdown`](crate::TaskErrorKind::Shutdown) | finish | `shutdown(cancel_futures=True)` |
 /// | `Deadline(d)` | run until `d`, then end as `Shutdown` | finish until `d`, then are cancelled | — |
 ///
-/// A queued task that ends as `Shutdown` never starts; its future is
-/// dropped before its outcome is published, as a cancelled task's is.
-///
 /// # Examples
 ///
 /// ```

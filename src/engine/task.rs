@@ -313,37 +313,21 @@ impl TaskCore {
 
     /// Ends a task that never started: Queued -> Ending -> Done, with an
     /// error made from `ended`. Returns whether this call ended it; if so,
-    /// `drop_payload` drops the payload still in the slot first, so that
-    /// whoever sees the outcome knows the future is gone (as for a running
-    /// task, whose runner drops the future before it publishes).
-    pub(crate) fn end_unstarted(&self, ended: Ended, drop_payload: impl FnOnce()) -> bool {
-        if !self.claim_unstarted(ended) {
-            return false;
-        }
-        drop_payload();
-        self.publish_unstarted(ended);
-        true
-    }
-
-    /// Queued -> Ending: the task will never start. Returns whether this
-    /// call claimed it; the winner owns the payload still in the slot,
-    /// drops it, then calls [`publish_unstarted`](Self::publish_unstarted).
-    /// Until then the task counts as queued and its handle waits.
-    pub(crate) fn claim_unstarted(&self, ended: Ended) -> bool {
+    /// the caller owns the payload still in the slot, and drops it.
+    pub(crate) fn end_unstarted(&self, ended: Ended) -> bool {
         // AcqRel: the winner takes over the slot (and the queued payload
         // in it) from the submitter; `begin` is the other contender.
-        self.state
+        let won = self
+            .state
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
                 (s & LIFE == QUEUED).then_some((s & !LIFE) | ENDING | kind_bits(ended))
             })
-            .is_ok()
-    }
-
-    /// Ending -> Done for a task claimed by [`claim_unstarted`](Self::claim_unstarted)
-    /// with the same `ended`: the pool counts it, then its waiters are woken.
-    pub(crate) fn publish_unstarted(&self, ended: Ended) {
-        self.pool.end_unstarted(ended, |seq| self.mark_done(seq));
-        self.wake_waiters();
+            .is_ok();
+        if won {
+            self.pool.end_unstarted(ended, |seq| self.mark_done(seq));
+            self.wake_waiters();
+        }
+        won
     }
 
     /// Started -> Ending: decides how a running task ended. `ended` is how
@@ -450,13 +434,13 @@ impl TaskCore {
     /// What `cancel` does to this core: `drop_payload` runs for a queued
     /// task, `wake_runner` for a running one (after the cancel flag is set).
     pub(crate) fn cancel_with(&self, drop_payload: impl FnOnce(), wake_runner: impl FnOnce()) -> bool {
-        let mut drop_payload = Some(drop_payload);
         loop {
             // Acquire: a decided outcome's kind is read from this value.
             let state = self.state.load(Ordering::Acquire);
             match state & LIFE {
                 QUEUED => {
-                    if self.end_unstarted(Ended::Cancelled, || drop_payload.take().map_or((), |drop| drop())) {
+                    if self.end_unstarted(Ended::Cancelled) {
+                        drop_payload();
                         return true;
                     }
                     // Started or ended meanwhile: look again.
@@ -554,14 +538,13 @@ pub(crate) trait TaskRef<T>: Send + Sync {
     /// See [`crate::TaskHandle::cancel`]. Takes the task by `Arc`: a
     /// running task is woken to end, which queues it.
     fn cancel(self: Arc<Self>) -> bool;
-    /// Claims the task as cancelled if it is still queued: it will never
-    /// start. Returns whether this call claimed it; then
-    /// [`end_claimed`](TaskRef::end_claimed) must follow.
+    /// Ends the task as cancelled if it is still queued, keeping its
+    /// payload for [`drop_payload`](TaskRef::drop_payload). Returns whether
+    /// this call ended it.
     fn cancel_queued(&self) -> bool;
-    /// Ends a task claimed by [`cancel_queued`](TaskRef::cancel_queued):
-    /// drops its payload (user `Drop` code, contained), then publishes the
-    /// outcome.
-    fn end_claimed(&self);
+    /// Drops the payload of a task that ended unstarted (user `Drop` code,
+    /// contained).
+    fn drop_payload(&self);
     /// The same task, seen without its output type (for a cancel handle).
     fn job(self: Arc<Self>) -> Arc<dyn Job>;
 }
@@ -570,9 +553,9 @@ pub(crate) trait TaskRef<T>: Send + Sync {
 ///
 /// Cancelling a running task gives its permit back, and a queued task the
 /// batch has not reached yet could start under it. So every queued task is
-/// claimed first (it can no longer start); only then are the running ones
-/// cancelled; and the queued tasks' futures, whose `Drop` is user code that
-/// may be slow, are dropped last, each before its outcome is published.
+/// ended first; only then are the running ones cancelled; and the queued
+/// tasks' futures, whose `Drop` is user code that may be slow, are dropped
+/// last.
 pub(crate) fn cancel_batch<T>(tasks: impl IntoIterator<Item = Arc<dyn TaskRef<T>>>) {
     let tasks: Vec<(Arc<dyn TaskRef<T>>, bool)> = tasks
         .into_iter()
@@ -585,7 +568,7 @@ pub(crate) fn cancel_batch<T>(tasks: impl IntoIterator<Item = Arc<dyn TaskRef<T>
         Arc::clone(task).cancel();
     }
     for (task, _) in tasks.iter().filter(|(_, unstarted)| *unstarted) {
-        task.end_claimed();
+        task.drop_payload();
     }
 }
 
