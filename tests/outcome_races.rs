@@ -7,7 +7,9 @@
 //! - a cancel as the task returns a value (or panics): the value (or the
 //!   panic's payload) is dropped once, before the waiter sees `Cancelled`;
 //! - a cancel of a queued task while its handle waits: the future is
-//!   dropped once, and the waiter gets `Cancelled`;
+//!   dropped once, and the waiter gets `Cancelled`; a queued future whose
+//!   `Drop` waits for the pool (drops the last `DaemonExecutor`) can be
+//!   cancelled;
 //! - a value nobody takes is dropped once, as soon as nobody can take it:
 //!   by its runner once its permit is back, or when its handle drops (that
 //!   its `Drop` may then wait for the task queued behind it is in
@@ -15,6 +17,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 
@@ -22,7 +25,7 @@ use common::{
     Gate, PlannedPayload, Recorder, assert_all_permits_free, both_pool_kinds, quiet_planned_panics, running,
     spin_until, watchdog,
 };
-use taskpool::{DaemonExecutor, Fallible, ShutdownMode, TaskId, TaskPool};
+use taskpool::{DaemonExecutor, Fallible, ShutdownMode, TaskHandle, TaskId, TaskPool};
 
 const ROUNDS: usize = 300;
 
@@ -209,6 +212,66 @@ fn a_queued_task_cancelled_while_its_handle_waits_drops_its_future_once() {
             assert_eq!(pool.stats().cancelled, ROUNDS as u64, "{kind}");
             assert_all_permits_free(&pool);
         }
+    });
+}
+
+/// Held by a queued task's future: as it drops, it lets the pool's running
+/// task finish, then drops what is by then the last `DaemonExecutor`, whose
+/// `Drop` waits (off the daemon thread) until every task has ended.
+struct DropsTheLastExecutor {
+    gate: Gate,
+    executor: Option<Arc<DaemonExecutor>>,
+}
+
+impl Drop for DropsTheLastExecutor {
+    fn drop(&mut self) {
+        self.gate.open();
+        drop(self.executor.take());
+    }
+}
+
+/// A daemon of limit 1 whose only permit a running task holds until
+/// `gate` opens, and a future for a task that can only queue, holding the
+/// executor and the gate.
+fn daemon_with_a_queued_future_holding_it() -> (TaskPool, TaskHandle<()>, impl Future<Output = ()> + Send + 'static) {
+    let executor = Arc::new(DaemonExecutor::new(1).unwrap());
+    let pool = executor.pool().clone();
+    let gate = Gate::new();
+    let blocker = running(&pool, &gate, ());
+    let guard = DropsTheLastExecutor {
+        gate,
+        executor: Some(executor),
+    };
+    let future = async move {
+        drop(guard);
+        unreachable!("a queued task that is cancelled never starts");
+    };
+    (pool, blocker, future)
+}
+
+/// A queued task's future is dropped after its outcome is published, on
+/// the thread that ended it: its `Drop` is user code, and may wait for the
+/// pool (dropping the last `DaemonExecutor` waits for every task to end,
+/// this one included). Dropping it first deadlocked that wait (found by a
+/// review of a change that reordered it, which was reverted). A cancel
+/// through the handle, and a group's batch cancel.
+#[test]
+fn a_queued_future_whose_drop_drops_the_last_executor_can_be_cancelled() {
+    watchdog(|| {
+        let (pool, blocker, future) = daemon_with_a_queued_future_holding_it();
+        let handle = pool.submit(future).unwrap();
+        assert!(handle.cancel());
+        assert!(handle.wait().unwrap_err().is_cancelled());
+        blocker.wait().unwrap();
+        assert!(pool.is_closed(), "the last executor went with the future");
+
+        let (pool, blocker, future) = daemon_with_a_queued_future_holding_it();
+        let group = pool.task_group::<()>();
+        group.submit(future).unwrap();
+        drop(group);
+        blocker.wait().unwrap();
+        assert_eq!(pool.stats().cancelled, 1);
+        assert!(pool.is_closed(), "the last executor went with the future");
     });
 }
 

@@ -314,6 +314,14 @@ impl TaskCore {
     /// Ends a task that never started: Queued -> Ending -> Done, with an
     /// error made from `ended`. Returns whether this call ended it; if so,
     /// the caller owns the payload still in the slot, and drops it.
+    ///
+    /// The payload is dropped after the task counts as ended, not before
+    /// (a running task's runner drops the future first, but on the pool's
+    /// own thread): it is dropped on whatever thread ended the task, and
+    /// its `Drop` is user code that may wait for the pool, which needs this
+    /// task ended. Dropping the last `DaemonExecutor` there waits for every
+    /// task to end; with the payload dropped first, that deadlocked (a
+    /// review found it; `outcome_races.rs` holds the test).
     pub(crate) fn end_unstarted(&self, ended: Ended) -> bool {
         // AcqRel: the winner takes over the slot (and the queued payload
         // in it) from the submitter; `begin` is the other contender.
