@@ -6,7 +6,10 @@
 //!
 //! - M: cost per task at M = 10⁶ (one run) over the median of 100 runs at
 //!   M = 10³, limit 64;
-//! - N: cost per task at N = 4 096 over N = 16, M = 200 000.
+//! - N: cost per task at N = 4 096 over N = 16, M = 200 000;
+//! - context, no target: async-std's own `task::spawn` (peer A), M = 10⁶
+//!   over 10³ measured the same way, to tell the machine's share of the M
+//!   ratio from the pool's.
 //!
 //! Every run is on a fresh pool or executor (built outside the clock, one
 //! warm-up trip). R rounds, the order flipping every round; the figure of
