@@ -55,6 +55,25 @@ fn fresh_run(daemon: bool, n: usize, m: u64) -> f64 {
     ns_per_task(d, m)
 }
 
+/// The median of `runs` calls of `run`.
+fn median_of(runs: usize, mut run: impl FnMut() -> f64) -> f64 {
+    median(&(0..runs).map(|_| run()).collect::<Vec<_>>())
+}
+
+/// One round of `row`: the large side and the small side, the large one
+/// first in even rounds and last in odd ones; the ratio is large ÷ small.
+fn push_round(row: &mut Row, round: usize, large: impl FnOnce() -> f64, small: impl FnOnce() -> f64) {
+    let (large, small) = if round % 2 == 0 {
+        let l = large();
+        (l, small())
+    } else {
+        let s = small();
+        (large(), s)
+    };
+    row.push(large / small, large, small);
+    row.print_round();
+}
+
 fn main() {
     let mode = Mode::get();
     let (big_m, small_m, small_runs) = match mode {
@@ -75,31 +94,18 @@ fn main() {
         let mut by_m = Row::new(format!("{side}: M=10^6 ÷ M=10^3"), MEANING, "<= 1.3", at_most_1_3);
         let mut by_n = Row::new(format!("{side}: N=4096 ÷ N=16"), MEANING, "<= 1.3", at_most_1_3);
         for round in 0..mode.rounds() {
-            let small = || {
-                median(
-                    &(0..small_runs)
-                        .map(|_| fresh_run(daemon, LIMIT, small_m))
-                        .collect::<Vec<_>>(),
-                )
-            };
-            let (large, small) = if round % 2 == 0 {
-                let l = fresh_run(daemon, LIMIT, big_m);
-                (l, small())
-            } else {
-                let s = small();
-                (fresh_run(daemon, LIMIT, big_m), s)
-            };
-            by_m.push(large / small, large, small);
-            by_m.print_round();
-            let (wide, narrow) = if round % 2 == 0 {
-                let w = fresh_run(daemon, 4096, m);
-                (w, fresh_run(daemon, 16, m))
-            } else {
-                let narrow = fresh_run(daemon, 16, m);
-                (fresh_run(daemon, 4096, m), narrow)
-            };
-            by_n.push(wide / narrow, wide, narrow);
-            by_n.print_round();
+            push_round(
+                &mut by_m,
+                round,
+                || fresh_run(daemon, LIMIT, big_m),
+                || median_of(small_runs, || fresh_run(daemon, LIMIT, small_m)),
+            );
+            push_round(
+                &mut by_n,
+                round,
+                || fresh_run(daemon, 4096, m),
+                || fresh_run(daemon, 16, m),
+            );
         }
         rows.push(by_m);
         rows.push(by_n);
@@ -111,16 +117,12 @@ fn main() {
         no_target,
     );
     for round in 0..mode.rounds() {
-        let small = || median(&(0..small_runs).map(|_| peer_a_run(small_m)).collect::<Vec<_>>());
-        let (large, small) = if round % 2 == 0 {
-            let l = peer_a_run(big_m);
-            (l, small())
-        } else {
-            let s = small();
-            (peer_a_run(big_m), s)
-        };
-        a_by_m.push(large / small, large, small);
-        a_by_m.print_round();
+        push_round(
+            &mut a_by_m,
+            round,
+            || peer_a_run(big_m),
+            || median_of(small_runs, || peer_a_run(small_m)),
+        );
     }
     rows.push(a_by_m);
     print_table(
