@@ -65,6 +65,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Wake, Waker};
 
+use crate::engine::fifo::Link;
 use crate::engine::limiter::Token;
 use crate::engine::outcome::{TaskError, TaskLabel, panic_message};
 use crate::engine::report;
@@ -549,6 +550,10 @@ impl<P: Payload> Job for Cell<P> {
 
     fn cancel(self: Arc<Self>) -> bool {
         TaskRef::cancel(self)
+    }
+
+    fn link(&self) -> &Link {
+        &self.core.link
     }
 }
 

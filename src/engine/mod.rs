@@ -17,6 +17,7 @@
 //! | [`cell`] | a task's one allocation: core and payload; the runner of a future polled in place |
 //! | [`run`] | the poll every runner makes; the runner of a closure's task |
 //! | [`sched`] | what the run queues hold |
+//! | [`fifo`] | the queue of tasks waiting for a token, linked through the tasks |
 //! | [`limiter`] | the channel-permit limiter |
 //! | [`workers`] | a global pool's run queues and the workers that run its tasks |
 //! | [`local`] | the daemon thread's run queue and loop |
@@ -25,6 +26,7 @@
 //! | [`util`] | locks, deadlines, blocking on a future from a plain thread |
 
 pub(crate) mod cell;
+pub(crate) mod fifo;
 pub(crate) mod limiter;
 pub(crate) mod local;
 pub(crate) mod mode;

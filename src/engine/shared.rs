@@ -28,11 +28,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use concurrent_queue::ConcurrentQueue;
 use event_listener::{Event, Listener};
 use slab::Slab;
 
 use crate::engine::cell::Cell;
+use crate::engine::fifo::Fifo;
 use crate::engine::limiter::{Limiter, Token};
 use crate::engine::local::RunQueue;
 use crate::engine::mode::ShutdownMode;
@@ -110,7 +110,7 @@ pub(crate) struct PoolShared {
     limiter: Padded<Limiter>,
     slots: Option<Limiter>,
     /// Tasks waiting for a token, front first. Closed by `close`.
-    queue: ConcurrentQueue<Arc<dyn Job>>,
+    queue: Fifo,
     /// Tasks submitted, counted before they are queued (see `stats.rs`).
     /// Its own lines: only submitters write it.
     submitted: Padded<AtomicU64>,
@@ -151,7 +151,7 @@ impl PoolShared {
             kind,
             limiter: Padded(Limiter::new(config.limit)),
             slots: config.queue_capacity.map(Limiter::new),
-            queue: ConcurrentQueue::unbounded(),
+            queue: Fifo::new(),
             submitted: Padded(AtomicU64::new(0)),
             waiting: Padded(AtomicUsize::new(0)),
             workers: (kind == PoolKind::Global).then(|| Workers::new(backend.clone())),
@@ -442,7 +442,7 @@ impl PoolShared {
     /// limiter.
     pub(crate) fn pass_on(&self, mut token: Token) {
         if self.starts_here() && !self.limiter.owes() {
-            while let Ok(job) = self.queue.pop() {
+            while let Some(job) = self.queue.pop() {
                 match self.start_job(job, token) {
                     Ok(()) => return,
                     Err(back) => token = back,
@@ -482,11 +482,11 @@ impl PoolShared {
             let mut token = permit.into_token();
             loop {
                 match self.queue.pop() {
-                    Ok(job) => match self.start_job(job, token) {
+                    Some(job) => match self.start_job(job, token) {
                         Ok(()) => break,
                         Err(back) => token = back,
                     },
-                    Err(_) => {
+                    None => {
                         // Another thread took the task: give the token back
                         // and look again (the fence at the top).
                         self.limiter.give_back(token);
@@ -633,7 +633,7 @@ impl PoolShared {
         // SeqCst: a token holder that pops after this sees the flag.
         self.cancel_pending.store(true, Ordering::SeqCst);
         self.shutdown_changed.notify(usize::MAX);
-        while let Ok(job) = self.queue.pop() {
+        while let Some(job) = self.queue.pop() {
             job.end_unstarted(Ended::Shutdown);
         }
     }

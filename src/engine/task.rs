@@ -32,6 +32,7 @@ use std::time::Duration;
 use atomic_waker::AtomicWaker;
 use event_listener::Event;
 
+use crate::engine::fifo::Link;
 use crate::engine::limiter::Token;
 use crate::engine::outcome::{TaskError, TaskLabel};
 use crate::engine::report;
@@ -59,6 +60,12 @@ impl TaskId {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         // Relaxed: only uniqueness matters, not ordering with other memory.
         TaskId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// A given id, for unit tests of code that only carries ids around.
+    #[cfg(test)]
+    pub(crate) fn from_u64(id: u64) -> TaskId {
+        TaskId(id)
     }
 
     /// The id as a number.
@@ -208,6 +215,8 @@ pub(crate) struct TaskCore {
     /// Notified once, when the outcome is published (for combinators that
     /// watch many tasks).
     pub(crate) done: Event,
+    /// The task queued behind this one, while it waits in the pool's FIFO.
+    pub(crate) link: Link,
 }
 
 impl TaskCore {
@@ -228,6 +237,7 @@ impl TaskCore {
             key_seq: AtomicU64::new(0),
             awaiter: AtomicWaker::new(),
             done: Event::new(),
+            link: Link::default(),
         }
     }
 
@@ -593,6 +603,8 @@ pub(crate) trait Job: Send + Sync {
     fn end_unstarted(&self, ended: Ended) -> bool;
     /// Cancels the task, queued or running.
     fn cancel(self: Arc<Self>) -> bool;
+    /// Its link in the pool's FIFO.
+    fn link(&self) -> &Link;
 }
 
 /// What a task runs: a future, or a closure that makes one or blocks.

@@ -27,7 +27,7 @@
 //! | crate | used for | where |
 //! |---|---|---|
 //! | `async-task` | the runners of a daemon's local closures and of blocking closures (a future task is its own runnable, `engine/cell.rs`) | `engine/workers.rs`, `engine/local.rs` |
-//! | `concurrent-queue` | a pool's FIFO queue of tasks; the run queues | `engine/shared.rs`, `engine/workers.rs`, `engine/local.rs` |
+//! | `concurrent-queue` | the run queues of runnable tasks | `engine/workers.rs`, `engine/local.rs` |
 //! | `event-listener` | waits on the limiter, a pool's idle and shutdown events, a task's outcome for combinators | `engine/limiter.rs`, `engine/shared.rs`, `engine/task.rs`, `many/watch.rs`, `shutdown.rs` |
 //! | `atomic-waker` | a task's and a loop's waker slot | `engine/task.rs`, `engine/local.rs`, `many/watch.rs` |
 //! | `futures-timer` | task timeouts and timed waits (its own timer thread) | `engine/run.rs`, `many/mod.rs` |
