@@ -365,7 +365,10 @@ impl PoolShared {
         if self.closing.load(Ordering::SeqCst) {
             self.submitted.fetch_sub(1, Ordering::SeqCst);
             self.notify_if_idle(lock(&self.book));
-            drop(permit);
+            // Through `start_queued`, as every token that goes back: a task
+            // queued while this permit was out saw no token free.
+            self.limiter.give_back(permit.into_token());
+            self.start_queued();
             return Err((payload, options));
         }
         let cell = Cell::new(payload, None, options, Arc::clone(self));
@@ -851,5 +854,68 @@ mod tests {
             assert_eq!(size % 128, 0, "{name} is {size} bytes: its last lines are shared");
         }
         assert_eq!(align_of::<PoolShared>() % 128, 0);
+    }
+
+    /// Found by review (pre-existing, not from the FIFO change): a
+    /// fast-path submit that finds the pool closing gives its permit back
+    /// with a bare `drop(permit)`, without looking at the queue. A task
+    /// queued while that permit was out (its `start_queued` saw no token)
+    /// is then left queued with the token free: nothing ever starts it, so
+    /// the pool never drains and its handle never resolves. The
+    /// interleaving is forced with the real code: another thread's `close`
+    /// is between its two steps (`closing` set, queue still open), and the
+    /// backing-out fast path is held at the bookkeeping lock.
+    #[test]
+    fn a_fast_path_that_backs_out_on_close_leaves_no_task_queued_with_a_free_token() {
+        use crate::engine::rt::Choice;
+        use crate::engine::run::Spawned;
+
+        let config = PoolConfig {
+            limit: 1,
+            queue_capacity: None,
+            on_unobserved: None,
+        };
+        let backend = Choice::default().pool_backend().ok().unwrap();
+        let shared = PoolShared::new(config, PoolKind::Global, backend);
+        let options = || TaskOptions {
+            name: None,
+            timeout: None,
+        };
+        // Another thread's `close` has done its first step only.
+        assert!(!shared.closing.swap(true, Ordering::SeqCst));
+        // Submit F takes the only permit on the fast path, sees the pool
+        // closing and waits here (in `notify_if_idle`) before dropping it.
+        let book = lock(&shared.book);
+        let f = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || {
+                shared
+                    .submit(Spawned::new(std::future::ready(())), options(), Admit::Try)
+                    .map(|_| ())
+                    .map_err(|(refusal, _)| refusal)
+            })
+        };
+        while shared.limiter.available() != 0 {
+            std::thread::yield_now();
+        }
+        // Submit A meanwhile: no permit free, so it is queued (the queue is
+        // still open) and its `start_queued` finds no token.
+        let a = shared
+            .submit(Spawned::new(std::future::ready(())), options(), Admit::Try)
+            .ok()
+            .expect("queued: the queue is still open");
+        // The `close` finishes: the queue refuses from now on.
+        shared.queue.close();
+        drop(book);
+        // F gives its permit back, then is refused by the closed queue.
+        assert!(matches!(f.join().unwrap(), Err(Refusal::Closed)));
+        assert!(
+            shared.queue.is_empty() || shared.limiter.available() == 0,
+            "a task is queued with a token free, and nobody will start it"
+        );
+        assert!(
+            a.core().is_running() || a.core().is_finished(),
+            "the queued task never starts"
+        );
     }
 }
