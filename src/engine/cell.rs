@@ -613,9 +613,7 @@ impl<P: Payload> Cell<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rt::Choice;
     use crate::engine::run::Spawned;
-    use crate::engine::shared::{PoolConfig, PoolKind};
 
     /// Found by review: a cancel queues a cell whose start is still setting
     /// it up; its executor is gone, so the cell is abandoned, and the
@@ -627,13 +625,7 @@ mod tests {
     /// both sides.
     #[test]
     fn an_abandon_that_overlaps_the_start_ends_the_task() {
-        let config = PoolConfig {
-            limit: 1,
-            queue_capacity: None,
-            on_unobserved: None,
-        };
-        let backend = Choice::default().pool_backend().ok().unwrap();
-        let shared = PoolShared::new(config, PoolKind::Global, backend);
+        let shared = PoolShared::for_test(1);
         let options = TaskOptions {
             name: None,
             timeout: None,

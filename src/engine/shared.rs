@@ -176,6 +176,21 @@ impl PoolShared {
         })
     }
 
+    /// A global pool with `limit` on the default runtime, no driver
+    /// started, for unit tests that drive the engine step by step.
+    #[cfg(test)]
+    pub(crate) fn for_test(limit: usize) -> Arc<PoolShared> {
+        let config = PoolConfig {
+            limit,
+            queue_capacity: None,
+            on_unobserved: None,
+        };
+        let Ok(backend) = crate::engine::rt::Choice::default().pool_backend() else {
+            panic!("the default runtime is enabled");
+        };
+        PoolShared::new(config, PoolKind::Global, backend)
+    }
+
     pub(crate) fn id(&self) -> PoolId {
         self.id
     }
@@ -867,16 +882,9 @@ mod tests {
     /// backing-out fast path is held at the bookkeeping lock.
     #[test]
     fn a_fast_path_that_backs_out_on_close_leaves_no_task_queued_with_a_free_token() {
-        use crate::engine::rt::Choice;
         use crate::engine::run::Spawned;
 
-        let config = PoolConfig {
-            limit: 1,
-            queue_capacity: None,
-            on_unobserved: None,
-        };
-        let backend = Choice::default().pool_backend().ok().unwrap();
-        let shared = PoolShared::new(config, PoolKind::Global, backend);
+        let shared = PoolShared::for_test(1);
         let options = || TaskOptions {
             name: None,
             timeout: None,
