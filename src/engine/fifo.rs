@@ -249,53 +249,55 @@ mod tests {
     /// exactly once, and each pusher's tasks come out in its order.
     #[test]
     fn concurrent_pushes_and_pops_keep_each_pushers_order() {
-        const PUSHERS: usize = 3;
-        const EACH: usize = 20_000;
-        let fifo = Arc::new(Fifo::new());
-        let pushed = Arc::new(AtomicUsize::new(0));
-        let pushers: Vec<_> = (0..PUSHERS)
-            .map(|p| {
-                let (fifo, pushed) = (Arc::clone(&fifo), Arc::clone(&pushed));
-                thread::spawn(move || {
-                    for i in 0..EACH {
-                        fifo.push(entry(p * EACH + i)).map_err(|_| ()).expect("open");
-                    }
-                    pushed.fetch_add(1, Ordering::Release);
-                })
-            })
-            .collect();
-        let poppers: Vec<_> = (0..2)
-            .map(|_| {
-                let (fifo, pushed) = (Arc::clone(&fifo), Arc::clone(&pushed));
-                thread::spawn(move || {
-                    let mut seen = Vec::new();
-                    loop {
-                        // Read before popping: once every pusher is done
-                        // and the queue is empty, nothing more comes.
-                        let done = pushed.load(Ordering::Acquire) == PUSHERS;
-                        match fifo.pop() {
-                            Some(job) => seen.push(number(job)),
-                            None if done => return seen,
-                            None => thread::yield_now(),
+        crate::engine::util::watchdog(|| {
+            const PUSHERS: usize = 3;
+            const EACH: usize = 20_000;
+            let fifo = Arc::new(Fifo::new());
+            let pushed = Arc::new(AtomicUsize::new(0));
+            let pushers: Vec<_> = (0..PUSHERS)
+                .map(|p| {
+                    let (fifo, pushed) = (Arc::clone(&fifo), Arc::clone(&pushed));
+                    thread::spawn(move || {
+                        for i in 0..EACH {
+                            fifo.push(entry(p * EACH + i)).map_err(|_| ()).expect("open");
                         }
-                    }
+                        pushed.fetch_add(1, Ordering::Release);
+                    })
                 })
-            })
-            .collect();
-        for pusher in pushers {
-            pusher.join().expect("pusher");
-        }
-        let mut all = Vec::new();
-        for popper in poppers {
-            let seen = popper.join().expect("popper");
-            for p in 0..PUSHERS {
-                let mine: Vec<usize> = seen.iter().copied().filter(|n| n / EACH == p).collect();
-                assert!(mine.is_sorted(), "pusher {p}'s tasks came out of order");
+                .collect();
+            let poppers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (fifo, pushed) = (Arc::clone(&fifo), Arc::clone(&pushed));
+                    thread::spawn(move || {
+                        let mut seen = Vec::new();
+                        loop {
+                            // Read before popping: once every pusher is done
+                            // and the queue is empty, nothing more comes.
+                            let done = pushed.load(Ordering::Acquire) == PUSHERS;
+                            match fifo.pop() {
+                                Some(job) => seen.push(number(job)),
+                                None if done => return seen,
+                                None => thread::yield_now(),
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for pusher in pushers {
+                pusher.join().expect("pusher");
             }
-            all.extend(seen);
-        }
-        all.sort_unstable();
-        assert_eq!(all, (0..PUSHERS * EACH).collect::<Vec<_>>());
-        assert!(fifo.is_empty());
+            let mut all = Vec::new();
+            for popper in poppers {
+                let seen = popper.join().expect("popper");
+                for p in 0..PUSHERS {
+                    let mine: Vec<usize> = seen.iter().copied().filter(|n| n / EACH == p).collect();
+                    assert!(mine.is_sorted(), "pusher {p}'s tasks came out of order");
+                }
+                all.extend(seen);
+            }
+            all.sort_unstable();
+            assert_eq!(all, (0..PUSHERS * EACH).collect::<Vec<_>>());
+            assert!(fifo.is_empty());
+        });
     }
 }

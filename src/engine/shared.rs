@@ -882,48 +882,50 @@ mod tests {
     /// backing-out fast path is held at the bookkeeping lock.
     #[test]
     fn a_fast_path_that_backs_out_on_close_leaves_no_task_queued_with_a_free_token() {
-        use crate::engine::run::Spawned;
+        crate::engine::util::watchdog(|| {
+            use crate::engine::run::Spawned;
 
-        let shared = PoolShared::for_test(1);
-        let options = || TaskOptions {
-            name: None,
-            timeout: None,
-        };
-        // Another thread's `close` has done its first step only.
-        assert!(!shared.closing.swap(true, Ordering::SeqCst));
-        // Submit F takes the only permit on the fast path, sees the pool
-        // closing and waits here (in `notify_if_idle`) before dropping it.
-        let book = lock(&shared.book);
-        let f = {
-            let shared = Arc::clone(&shared);
-            std::thread::spawn(move || {
-                shared
-                    .submit(Spawned::new(std::future::ready(())), options(), Admit::Try)
-                    .map(|_| ())
-                    .map_err(|(refusal, _)| refusal)
-            })
-        };
-        while shared.limiter.available() != 0 {
-            std::thread::yield_now();
-        }
-        // Submit A meanwhile: no permit free, so it is queued (the queue is
-        // still open) and its `start_queued` finds no token.
-        let a = shared
-            .submit(Spawned::new(std::future::ready(())), options(), Admit::Try)
-            .ok()
-            .expect("queued: the queue is still open");
-        // The `close` finishes: the queue refuses from now on.
-        shared.queue.close();
-        drop(book);
-        // F gives its permit back, then is refused by the closed queue.
-        assert!(matches!(f.join().unwrap(), Err(Refusal::Closed)));
-        assert!(
-            shared.queue.is_empty() || shared.limiter.available() == 0,
-            "a task is queued with a token free, and nobody will start it"
-        );
-        assert!(
-            a.core().is_running() || a.core().is_finished(),
-            "the queued task never starts"
-        );
+            let shared = PoolShared::for_test(1);
+            let options = || TaskOptions {
+                name: None,
+                timeout: None,
+            };
+            // Another thread's `close` has done its first step only.
+            assert!(!shared.closing.swap(true, Ordering::SeqCst));
+            // Submit F takes the only permit on the fast path, sees the pool
+            // closing and waits here (in `notify_if_idle`) before dropping it.
+            let book = lock(&shared.book);
+            let f = {
+                let shared = Arc::clone(&shared);
+                std::thread::spawn(move || {
+                    shared
+                        .submit(Spawned::new(std::future::ready(())), options(), Admit::Try)
+                        .map(|_| ())
+                        .map_err(|(refusal, _)| refusal)
+                })
+            };
+            while shared.limiter.available() != 0 {
+                std::thread::yield_now();
+            }
+            // Submit A meanwhile: no permit free, so it is queued (the queue is
+            // still open) and its `start_queued` finds no token.
+            let a = shared
+                .submit(Spawned::new(std::future::ready(())), options(), Admit::Try)
+                .ok()
+                .expect("queued: the queue is still open");
+            // The `close` finishes: the queue refuses from now on.
+            shared.queue.close();
+            drop(book);
+            // F gives its permit back, then is refused by the closed queue.
+            assert!(matches!(f.join().unwrap(), Err(Refusal::Closed)));
+            assert!(
+                shared.queue.is_empty() || shared.limiter.available() == 0,
+                "a task is queued with a token free, and nobody will start it"
+            );
+            assert!(
+                a.core().is_running() || a.core().is_finished(),
+                "the queued task never starts"
+            );
+        });
     }
 }

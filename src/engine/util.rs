@@ -158,3 +158,21 @@ impl<T> Deref for Padded<T> {
         &self.0
     }
 }
+
+/// Runs a unit test's body on a thread of its own and fails the test if it
+/// has not finished within a minute (long enough never to fire on a loaded
+/// machine): a hang becomes a failure. A panic in `body` is resumed here.
+#[cfg(test)]
+pub(crate) fn watchdog<T: Send + 'static>(body: impl FnOnce() -> T + Send + 'static) -> T {
+    use std::sync::mpsc::{RecvTimeoutError, channel};
+    // Dropped when `body` returns or unwinds: either ends the wait below.
+    let (alive, ended) = channel::<()>();
+    let worker = thread::spawn(move || {
+        let _alive = alive;
+        body()
+    });
+    if let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(Duration::from_secs(60)) {
+        panic!("the test did not finish within a minute: it hangs");
+    }
+    worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
