@@ -29,7 +29,8 @@ pub(crate) struct Fifo {
     ends: Mutex<Ends>,
     /// Tasks in the queue, read without the lock by `is_empty`.
     len: AtomicUsize,
-    /// Set by `close`, read without the lock by `is_closed`.
+    /// Set by `close` under the lock; read under it by `push`, and
+    /// without it by `is_closed`.
     closed: AtomicBool,
 }
 
@@ -37,7 +38,6 @@ pub(crate) struct Fifo {
 struct Ends {
     head: Option<Arc<dyn Job>>,
     tail: Option<Arc<dyn Job>>,
-    closed: bool,
 }
 
 impl Fifo {
@@ -52,7 +52,8 @@ impl Fifo {
     /// Queues `job` at the back, or hands it back if the queue is closed.
     pub(crate) fn push(&self, job: Arc<dyn Job>) -> Result<(), Arc<dyn Job>> {
         let mut ends = lock(&self.ends);
-        if ends.closed {
+        // Relaxed: under the lock, which `close` holds as it sets the flag.
+        if self.closed.load(Ordering::Relaxed) {
             return Err(job);
         }
         match ends.tail.replace(Arc::clone(&job)) {
@@ -91,9 +92,8 @@ impl Fifo {
 
     /// Refuses every later push; queued tasks can still be popped.
     pub(crate) fn close(&self) {
-        let mut ends = lock(&self.ends);
-        ends.closed = true;
-        // Release: a submit that sees it closed sees the queue refuse.
+        let _ends = lock(&self.ends);
+        // Release: pairs with `is_closed`.
         self.closed.store(true, Ordering::Release);
     }
 
@@ -165,6 +165,11 @@ mod tests {
         }
     }
 
+    /// Pushes an entry the open queue must accept.
+    fn queue(fifo: &Fifo, job: Arc<Entry>) {
+        assert!(fifo.push(job).is_ok(), "the queue is open");
+    }
+
     /// The number of a popped entry.
     fn number(job: Arc<dyn Job>) -> usize {
         job.id().as_u64() as usize
@@ -176,21 +181,21 @@ mod tests {
         assert!(fifo.is_empty());
         assert!(fifo.pop().is_none());
         for n in 0..100 {
-            fifo.push(entry(n)).map_err(|_| ()).expect("open");
+            queue(&fifo, entry(n));
         }
         assert!(!fifo.is_empty());
         let popped: Vec<usize> = std::iter::from_fn(|| fifo.pop()).map(number).collect();
         assert_eq!(popped, (0..100).collect::<Vec<_>>());
         assert!(fifo.is_empty());
         // Empty again, it takes pushes as a fresh queue does.
-        fifo.push(entry(7)).map_err(|_| ()).expect("open");
+        queue(&fifo, entry(7));
         assert_eq!(fifo.pop().map(number), Some(7));
     }
 
     #[test]
     fn a_closed_queue_hands_a_push_back_and_still_drains() {
         let fifo = Fifo::new();
-        fifo.push(entry(1)).map_err(|_| ()).expect("open");
+        queue(&fifo, entry(1));
         assert!(!fifo.is_closed());
         fifo.close();
         assert!(fifo.is_closed());
@@ -205,8 +210,8 @@ mod tests {
     fn a_popped_task_holds_no_link_to_the_rest() {
         let fifo = Fifo::new();
         let (first, second) = (entry(1), entry(2));
-        fifo.push(first.clone()).map_err(|_| ()).expect("open");
-        fifo.push(second.clone()).map_err(|_| ()).expect("open");
+        queue(&fifo, first.clone());
+        queue(&fifo, second.clone());
         // The queue holds `second` twice: from `first`'s link and as tail.
         assert_eq!(Arc::strong_count(&second), 3);
         let popped = fifo.pop().expect("queued");
@@ -235,7 +240,7 @@ mod tests {
                         link: Link::default(),
                         drops: Some(Arc::clone(&counted)),
                     });
-                    fifo.push(job).map_err(|_| ()).expect("open");
+                    queue(&fifo, job);
                 }
                 drop(fifo);
             })
@@ -259,7 +264,7 @@ mod tests {
                     let (fifo, pushed) = (Arc::clone(&fifo), Arc::clone(&pushed));
                     thread::spawn(move || {
                         for i in 0..EACH {
-                            fifo.push(entry(p * EACH + i)).map_err(|_| ()).expect("open");
+                            queue(&fifo, entry(p * EACH + i));
                         }
                         pushed.fetch_add(1, Ordering::Release);
                     })
