@@ -871,12 +871,12 @@ mod tests {
         assert_eq!(align_of::<PoolShared>() % 128, 0);
     }
 
-    /// Found by review (pre-existing, not from the FIFO change): a
-    /// fast-path submit that finds the pool closing gives its permit back
-    /// with a bare `drop(permit)`, without looking at the queue. A task
-    /// queued while that permit was out (its `start_queued` saw no token)
-    /// is then left queued with the token free: nothing ever starts it, so
-    /// the pool never drains and its handle never resolves. The
+    /// Found by review (older than the linked queue): a fast-path submit
+    /// that found the pool closing gave its permit back with a bare
+    /// `drop(permit)`, without looking at the queue. A task queued while
+    /// that permit was out (its `start_queued` saw no token) was then left
+    /// queued with the token free: nothing ever started it, so the pool
+    /// never drained and its handle never resolved. The
     /// interleaving is forced with the real code: another thread's `close`
     /// is between its two steps (`closing` set, queue still open), and the
     /// backing-out fast path is held at the bookkeeping lock.
@@ -893,7 +893,8 @@ mod tests {
             // Another thread's `close` has done its first step only.
             assert!(!shared.closing.swap(true, Ordering::SeqCst));
             // Submit F takes the only permit on the fast path, sees the pool
-            // closing and waits here (in `notify_if_idle`) before dropping it.
+            // closing and waits here (in `notify_if_idle`) before giving it
+            // back.
             let book = lock(&shared.book);
             let f = {
                 let shared = Arc::clone(&shared);
